@@ -1,0 +1,16 @@
+#pragma once
+
+#include "ferry/api/config_def.hpp"
+#include "ferry/clients/redis_endpoint.hpp"
+
+namespace ferry::redis {
+
+// Connection keys shared by every Redis connector, named as in redis-kafka-connect 1.x:
+// redis.uri (wins over host/port), redis.host, redis.port, redis.username, redis.password,
+// redis.database, redis.timeout (seconds), redis.cluster, redis.tls, redis.insecure.
+void define_connection_keys(api::config_def& def);
+
+// The endpoint those keys describe. Throws api::config_error on a malformed URI.
+clients::redis_endpoint endpoint_from(const api::parsed_config& config);
+
+}  // namespace ferry::redis

@@ -1,0 +1,207 @@
+#include "ferry/rest/connect_routes.hpp"
+
+#include "ferry/api/config_def.hpp"
+#include "ferry/core/errors.hpp"
+
+namespace ferry::rest {
+
+namespace {
+
+using core::bad_request_error;
+
+class unsupported_media_type : public core::herder_error {
+ public:
+  explicit unsupported_media_type(const std::string& m) : herder_error(415, m) {}
+};
+
+json parse_body(const http_request& req) {
+  if (req.body.empty()) throw bad_request_error("Request body is empty; expected a JSON document");
+  if (req.content_type.find("json") == std::string::npos) {
+    throw unsupported_media_type("HTTP 415 Unsupported Media Type: send the body with "
+                                 "Content-Type: application/json (got '" + req.content_type + "')");
+  }
+  try {
+    return json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    throw bad_request_error(std::string("Malformed JSON in request body: ") + e.what());
+  }
+}
+
+// Kafka Connect configs are string maps; numbers and booleans are accepted and kept as text,
+// as Jackson coerces them, anything else is refused with the key named.
+api::config_map to_config_map(const json& j, const std::string& what) {
+  if (!j.is_object()) throw bad_request_error(what + " must be a JSON object of strings");
+  api::config_map out;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_string()) {
+      out[k] = v.get<std::string>();
+    } else if (v.is_number() || v.is_boolean()) {
+      out[k] = v.dump();
+    } else if (v.is_null()) {
+      throw bad_request_error("Value of configuration " + k + " must not be null");
+    } else {
+      throw bad_request_error("Value of configuration " + k + " must be a string, not " +
+                              std::string(v.type_name()));
+    }
+  }
+  return out;
+}
+
+int parse_task_id(const std::string& s) {
+  auto v = api::parse_long(s);
+  if (!v || *v < 0 || *v > INT32_MAX) throw core::not_found_error("Task " + s + " not found");
+  return static_cast<int>(*v);
+}
+
+bool query_flag(const http_request& req, const std::string& name) {
+  const auto* v = req.query_param(name);
+  return v && api::parse_bool(*v).value_or(false);
+}
+
+}  // namespace
+
+void add_connect_routes(router& r, core::herder& h) {
+  r.add("GET", "/", [&h](const http_request&, const path_params&) {
+    return http_response::json_body(200, h.server_info());
+  });
+
+  r.add("GET", "/connectors", [&h](const http_request& req, const path_params&) {
+    bool status = false, info = false;
+    for (auto [it, end] = req.query.equal_range("expand"); it != end; ++it) {
+      status |= it->second == "status";
+      info |= it->second == "info";
+    }
+    auto names = h.connectors();
+    if (!status && !info) return http_response::json_body(200, names);
+    json out = json::object();
+    for (const auto& n : names) {
+      try {
+        json entry = json::object();
+        if (status) entry["status"] = h.connector_status(n);
+        if (info) entry["info"] = h.connector_info(n);
+        out[n] = std::move(entry);
+      } catch (const core::not_found_error&) {
+        // deleted while listing: skipped, as Kafka Connect does
+      }
+    }
+    return http_response::json_body(200, out);
+  });
+
+  r.add("POST", "/connectors", [&h](const http_request& req, const path_params&) {
+    auto body = parse_body(req);
+    if (!body.is_object()) throw bad_request_error("Request body must be a JSON object");
+    if (!body.contains("name") || !body["name"].is_string()) {
+      throw bad_request_error("Connector name must be given as a string in \"name\"");
+    }
+    auto name = api::trim(body["name"].get<std::string>());
+    if (!body.contains("config") || body["config"].is_null()) {
+      throw bad_request_error("Connector config must be given in \"config\"");
+    }
+    auto config = to_config_map(body["config"], "\"config\"");
+    std::optional<storage::target_state> initial;
+    if (body.contains("initial_state") && !body["initial_state"].is_null()) {
+      auto s = body["initial_state"].is_string() ? body["initial_state"].get<std::string>() : "";
+      initial = storage::parse_target_state(s);
+      if (!initial) {
+        throw bad_request_error("Invalid initial_state " + body["initial_state"].dump() +
+                                "; must be one of RUNNING, PAUSED, STOPPED");
+      }
+    }
+    auto result = h.put_connector_config(name, config, false, initial);
+    auto resp = http_response::json_body(201, result.info);
+    resp.headers.emplace_back("Location", "/connectors/" + name);
+    return resp;
+  });
+
+  r.add("GET", "/connectors/{name}", [&h](const http_request&, const path_params& p) {
+    return http_response::json_body(200, h.connector_info(p.at("name")));
+  });
+
+  r.add("DELETE", "/connectors/{name}", [&h](const http_request&, const path_params& p) {
+    h.delete_connector(p.at("name"));
+    return http_response::empty(204);
+  });
+
+  r.add("GET", "/connectors/{name}/config", [&h](const http_request&, const path_params& p) {
+    return http_response::json_body(200, h.connector_config(p.at("name")));
+  });
+
+  r.add("PUT", "/connectors/{name}/config", [&h](const http_request& req, const path_params& p) {
+    auto config = to_config_map(parse_body(req), "Connector config");
+    auto result = h.put_connector_config(p.at("name"), config, true, std::nullopt);
+    auto resp = http_response::json_body(result.created ? 201 : 200, result.info);
+    if (result.created) resp.headers.emplace_back("Location", "/connectors/" + p.at("name"));
+    return resp;
+  });
+
+  r.add("GET", "/connectors/{name}/status", [&h](const http_request&, const path_params& p) {
+    return http_response::json_body(200, h.connector_status(p.at("name")));
+  });
+
+  r.add("GET", "/connectors/{name}/tasks", [&h](const http_request&, const path_params& p) {
+    return http_response::json_body(200, h.task_configs(p.at("name")));
+  });
+
+  r.add("GET", "/connectors/{name}/tasks/{task}/status",
+        [&h](const http_request&, const path_params& p) {
+          return http_response::json_body(200,
+                                          h.task_status(p.at("name"), parse_task_id(p.at("task"))));
+        });
+
+  r.add("POST", "/connectors/{name}/tasks/{task}/restart",
+        [&h](const http_request&, const path_params& p) {
+          h.restart_task(p.at("name"), parse_task_id(p.at("task")));
+          return http_response::empty(204);
+        });
+
+  r.add("POST", "/connectors/{name}/restart", [&h](const http_request& req, const path_params& p) {
+    bool include_tasks = query_flag(req, "includeTasks");
+    bool only_failed = query_flag(req, "onlyFailed");
+    const auto& name = p.at("name");
+    if (!include_tasks && !only_failed) {
+      h.restart_connector(name);
+      return http_response::empty(204);
+    }
+    auto status = h.connector_status(name);
+    bool restart_connector = !only_failed || status["connector"]["state"] == "FAILED";
+    if (restart_connector) h.restart_connector(name);
+    if (include_tasks) {
+      for (const auto& t : status["tasks"]) {
+        if (!only_failed || t["state"] == "FAILED") h.restart_task(name, t["id"].get<int>());
+      }
+    }
+    return http_response::json_body(202, h.connector_status(name));
+  });
+
+  r.add("PUT", "/connectors/{name}/pause", [&h](const http_request&, const path_params& p) {
+    h.pause_connector(p.at("name"));
+    return http_response::empty(202);
+  });
+
+  r.add("PUT", "/connectors/{name}/resume", [&h](const http_request&, const path_params& p) {
+    h.resume_connector(p.at("name"));
+    return http_response::empty(202);
+  });
+
+  r.add("PUT", "/connectors/{name}/stop", [&h](const http_request&, const path_params& p) {
+    h.stop_connector(p.at("name"));
+    return http_response::empty(204);
+  });
+
+  r.add("GET", "/connector-plugins", [&h](const http_request&, const path_params&) {
+    return http_response::json_body(200, h.connector_plugins());
+  });
+
+  r.add("GET", "/connector-plugins/{plugin}/config",
+        [&h](const http_request&, const path_params& p) {
+          return http_response::json_body(200, h.plugin_config(p.at("plugin")));
+        });
+
+  r.add("PUT", "/connector-plugins/{plugin}/config/validate",
+        [&h](const http_request& req, const path_params& p) {
+          auto config = to_config_map(parse_body(req), "Connector config");
+          return http_response::json_body(200, h.validate(p.at("plugin"), config));
+        });
+}
+
+}  // namespace ferry::rest

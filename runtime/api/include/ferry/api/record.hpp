@@ -1,0 +1,62 @@
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ferry/api/json.hpp"
+
+namespace ferry::api {
+
+// Values travel as JSON-like data: null, bool, number, string, binary (bytes), array, object.
+// A schema, when known, is Kafka Connect's JSON schema form ({"type":"struct","fields":[...]});
+// null means "unknown", and converters that need one infer it from the value.
+struct header {
+  std::string key;
+  std::optional<std::string> value;  // raw bytes; nullopt for a null header
+};
+
+struct topic_partition {
+  std::string topic;
+  std::int32_t partition = 0;
+  auto operator<=>(const topic_partition&) const = default;
+};
+
+std::string to_string(const topic_partition& tp);
+
+// A record produced by a source task. source_partition / source_offset are JSON objects of
+// primitive values (Kafka Connect's offset format); the runtime commits the offset only after
+// Kafka acknowledged this record and every earlier record of the same partition.
+struct source_record {
+  json source_partition;
+  json source_offset;
+  std::string topic;
+  std::optional<std::int32_t> partition;
+  json key;
+  json key_schema;
+  json value;
+  json value_schema;
+  std::vector<header> headers;
+  std::optional<std::int64_t> timestamp_ms;
+};
+
+// A record consumed from Kafka, converted, handed to a sink task.
+struct sink_record {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  json key;
+  json key_schema;
+  json value;
+  json value_schema;
+  std::vector<header> headers;
+  std::int64_t timestamp_ms = -1;
+};
+
+// Next offset to consume per partition (Kafka's committed-offset convention: last offset + 1).
+using offset_map = std::map<topic_partition, std::int64_t>;
+
+}  // namespace ferry::api

@@ -1,0 +1,63 @@
+#include "ferry/clients/kafka_client.hpp"
+
+#include "ferry/api/errors.hpp"
+
+namespace ferry::clients {
+
+kafka_conf make_kafka_conf(const client_config& config, std::vector<std::string>* ignored) {
+  kafka_conf conf(rd_kafka_conf_new());
+  char err[512];
+  for (const auto& [k, v] : config) {
+    auto rc = rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof err);
+    if (rc == RD_KAFKA_CONF_UNKNOWN) {
+      if (ignored) ignored->push_back(k);
+    } else if (rc != RD_KAFKA_CONF_OK) {
+      throw api::config_error("Invalid Kafka client setting " + k + "=" + v + ": " + err);
+    }
+  }
+  return conf;
+}
+
+namespace {
+
+kafka_handle make_client(rd_kafka_type_t type, kafka_conf conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
+  if (!rk) throw api::connect_error(std::string("Cannot create Kafka client: ") + err);
+  conf.release();  // owned by rk now
+  return kafka_handle(rk);
+}
+
+}  // namespace
+
+kafka_handle make_producer(kafka_conf conf) { return make_client(RD_KAFKA_PRODUCER, std::move(conf)); }
+
+kafka_handle make_consumer(kafka_conf conf) { return make_client(RD_KAFKA_CONSUMER, std::move(conf)); }
+
+std::string kafka_error_text(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
+
+std::vector<std::int64_t> topic_end_offsets(rd_kafka_t* rk, const std::string& topic,
+                                            std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  auto err = rd_kafka_metadata(rk, 0, t, &md, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(t);
+  if (err) throw api::connect_error("Metadata for " + topic + ": " + kafka_error_text(err));
+  std::vector<std::int64_t> ends;
+  if (md->topic_cnt == 1) {
+    for (int p = 0; p < md->topics[0].partition_cnt; ++p) {
+      std::int64_t lo = 0, hi = 0;
+      auto e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi,
+                                                static_cast<int>(timeout.count()));
+      if (e) {
+        rd_kafka_metadata_destroy(md);
+        throw api::connect_error("Watermarks for " + topic + ": " + kafka_error_text(e));
+      }
+      ends.push_back(hi);
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return ends;
+}
+
+}  // namespace ferry::clients

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ferry/api/config_def.hpp"
+#include "ferry/api/plugin_registry.hpp"
+
+namespace ferry::core {
+
+// Keys every connector accepts (Kafka's ConnectorConfig / SinkConnectorConfig).
+const api::config_def& common_connector_def(api::connector_type type);
+
+// Validates a connector config against the common keys and the plugin's own definition.
+// Returns the per-key results (Kafka's ConfigInfos "configs") plus cross-key errors, already
+// attached to the key they concern.
+std::vector<api::config_value> validate_connector_config(const api::connector_plugin& plugin,
+                                                         const api::config_map& config);
+
+// "Connector configuration is invalid and contains the following N error(s): ..." or empty.
+std::string describe_errors(const std::vector<api::config_value>& values);
+
+// The ConfigInfos JSON of PUT /connector-plugins/{p}/config/validate.
+json config_infos(const api::connector_plugin& plugin, const api::config_map& config);
+
+}  // namespace ferry::core

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <vector>
+
+#include "ferry/api/connector.hpp"
+#include "ferry/core/task_runner.hpp"
+
+namespace ferry::core {
+
+// The sink loop: consume (group connect-<connector>) -> convert -> put(); Kafka offsets are
+// committed only for what pre_commit() returns, after put() succeeded, every
+// offset.flush.interval.ms, on request, on partition revocation and at shutdown.
+// A retriable error from put() pauses the partitions and redelivers the same batch after a
+// backoff: nothing is skipped.
+class sink_task_runner final : public task_runner, private api::sink_task_context {
+ public:
+  using task_runner::task_runner;
+
+ protected:
+  void run() override;
+
+ private:
+  std::vector<api::topic_partition> assignment() const override { return assignment_; }
+  void request_commit() override { commit_requested_ = true; }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  void handle_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  void commit(bool sync);
+  void set_paused(bool paused);
+
+  rd_kafka_t* consumer_ = nullptr;
+  api::sink_task* sink_ = nullptr;
+  std::vector<api::topic_partition> assignment_;
+  api::offset_map current_;  // next offset per partition, for records put() accepted
+  bool commit_requested_ = false;
+  bool paused_ = false;
+};
+
+}  // namespace ferry::core

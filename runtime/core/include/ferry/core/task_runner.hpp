@@ -1,0 +1,78 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ferry/api/config_def.hpp"
+#include "ferry/api/plugin_registry.hpp"
+#include "ferry/core/converters.hpp"
+#include "ferry/core/worker_config.hpp"
+#include "ferry/storage/offset_store.hpp"
+#include "ferry/storage/states.hpp"
+#include "ferry/storage/status_store.hpp"
+
+namespace ferry::core {
+
+// What every task runner needs from the worker; shared so a runner abandoned after a hung stop
+// can never outlive what it uses.
+struct task_environment {
+  std::shared_ptr<const worker_config> worker;
+  std::shared_ptr<storage::offset_store> offsets;
+  std::shared_ptr<storage::status_store> statuses;
+};
+
+// Runs one task on its own thread, from start() until the loop sees a stop request.
+// The worker owns runners through shared_ptr; the thread holds one too, so a task that ignores
+// a stop request can be abandoned (after task.shutdown.graceful.timeout.ms) without dangling.
+class task_runner : public std::enable_shared_from_this<task_runner> {
+ public:
+  task_runner(std::string connector, int task, const api::connector_plugin& plugin,
+              api::config_map task_config, api::config_map connector_config,
+              storage::target_state state, task_environment env);
+  virtual ~task_runner() = default;
+  task_runner(const task_runner&) = delete;
+  task_runner& operator=(const task_runner&) = delete;
+
+  void start();
+  void request_stop();
+  // True when the thread finished within the timeout.
+  bool wait_stopped(std::chrono::milliseconds timeout);
+  void set_target_state(storage::target_state s);
+
+  const std::string& connector() const { return connector_; }
+  int task() const { return task_; }
+  const api::config_map& task_config() const { return task_config_; }
+
+ protected:
+  virtual void run() = 0;  // the task loop; returns when stop_requested()
+
+  bool stop_requested() const { return stop_requested_.load(std::memory_order_relaxed); }
+  storage::target_state target_state() const { return target_.load(); }
+  void report(storage::connector_state state, const std::string& trace = {});
+  // Sleeps up to `d`, returning early on a stop request.
+  void pause_for(std::chrono::milliseconds d);
+  // The connector's key.converter / value.converter when set, else the worker's.
+  std::unique_ptr<converter> make_task_converter(bool is_key) const;
+
+  const std::string connector_;
+  const int task_;
+  const api::connector_plugin& plugin_;
+  const api::config_map task_config_;
+  const api::config_map connector_config_;
+  task_environment env_;
+
+ private:
+  void thread_main();
+
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<storage::target_state> target_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
+}  // namespace ferry::core

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ferry/api/config_def.hpp"
+#include "ferry/clients/kafka_client.hpp"
+
+namespace ferry::core {
+
+struct listener {
+  std::string scheme = "http";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8083;
+};
+
+// Parses "http://host:port" (an empty host means every interface, as in Kafka Connect);
+// throws api::config_error.
+listener parse_listener(const std::string& text);
+
+// The worker's settings, with Kafka Connect's key names. Unknown keys are kept (and reported)
+// rather than refused, as Kafka Connect does.
+struct worker_config {
+  api::config_map raw;
+  std::string bootstrap_servers;
+  listener rest;
+  std::string advertised_host;
+  int advertised_port = 0;
+  std::string offset_file;  // offset.storage.file.filename
+  std::string config_file;  // config.storage.file.filename (ferry; standalone connector configs)
+  std::chrono::milliseconds offset_flush_interval{60000};
+  std::chrono::milliseconds offset_flush_timeout{5000};
+  std::chrono::milliseconds task_shutdown_timeout{5000};
+  std::chrono::milliseconds rest_request_timeout{90000};
+  std::uint64_t rest_max_body_bytes = 1024 * 1024;
+  std::vector<std::string> unknown_keys;
+
+  // Throws api::config_error listing every problem at once.
+  static worker_config parse(const api::config_map& props, bool standalone);
+  static const api::config_def& definition();
+
+  std::string worker_id() const;  // advertised host:port, Kafka Connect's worker_id
+  clients::client_config producer_config() const;
+  clients::client_config consumer_config() const;
+  // Settings under a prefix, e.g. "key.converter." -> {"schemas.enable": "false"}.
+  api::config_map with_prefix(const std::string& prefix) const;
+};
+
+}  // namespace ferry::core

@@ -1,0 +1,118 @@
+#include "ferry/core/connector_config.hpp"
+
+#include "ferry/core/converters.hpp"
+
+namespace ferry::core {
+
+using api::config_type;
+using api::importance_level;
+
+namespace {
+
+api::config_def make_common(api::connector_type type) {
+  api::config_def d;
+  d.define({.name = "name", .type = config_type::string, .default_value = std::nullopt,
+            .importance = importance_level::high, .doc = "Globally unique name of the connector.",
+            .validate = api::non_empty()});
+  d.define({.name = "connector.class", .type = config_type::string, .default_value = std::nullopt,
+            .importance = importance_level::high,
+            .doc = "Class name or alias of the connector (e.g. ferry.redis.RedisSinkConnector)."});
+  d.define({.name = "tasks.max", .type = config_type::int_, .default_value = "1",
+            .importance = importance_level::high, .doc = "Maximum number of tasks.",
+            .validate = api::at_least(1)});
+  auto converter_check = [](const std::string& v) -> std::optional<std::string> {
+    if (v.empty() || is_known_converter(v)) return std::nullopt;
+    return "Class " + v + " could not be found.";
+  };
+  d.define({.name = "key.converter", .type = config_type::class_, .default_value = "",
+            .importance = importance_level::low,
+            .doc = "Key converter for this connector; the worker's when empty.",
+            .validate = converter_check});
+  d.define({.name = "value.converter", .type = config_type::class_, .default_value = "",
+            .importance = importance_level::low,
+            .doc = "Value converter for this connector; the worker's when empty.",
+            .validate = converter_check});
+  d.define({.name = "header.converter", .type = config_type::class_, .default_value = "",
+            .importance = importance_level::low, .doc = "Header converter for this connector."});
+  if (type == api::connector_type::sink) {
+    d.define({.name = "topics", .type = config_type::list, .default_value = "",
+              .importance = importance_level::high, .doc = "Topics to consume."});
+    d.define({.name = "topics.regex", .type = config_type::string, .default_value = "",
+              .importance = importance_level::high, .doc = "Regular expression of topics to consume."});
+  }
+  return d;
+}
+
+}  // namespace
+
+const api::config_def& common_connector_def(api::connector_type type) {
+  static const api::config_def source = make_common(api::connector_type::source);
+  static const api::config_def sink = make_common(api::connector_type::sink);
+  return type == api::connector_type::sink ? sink : source;
+}
+
+std::vector<api::config_value> validate_connector_config(const api::connector_plugin& plugin,
+                                                         const api::config_map& config) {
+  api::config_def def = common_connector_def(plugin.type);
+  if (plugin.config) def.merge(plugin.config());
+  auto values = def.validate(config);
+  if (plugin.type == api::connector_type::sink) {
+    auto topics = api::split_list(config.count("topics") ? config.at("topics") : "");
+    bool regex = config.count("topics.regex") && !api::trim(config.at("topics.regex")).empty();
+    for (auto& v : values) {
+      if (v.name == "topics" && topics.empty() && !regex) {
+        v.errors.push_back("Must configure one of topics or topics.regex");
+      }
+      if (v.name == "topics.regex" && !topics.empty() && regex) {
+        v.errors.push_back("topics and topics.regex are mutually exclusive options, but both are "
+                           "set.");
+      }
+    }
+  }
+  return values;
+}
+
+std::string describe_errors(const std::vector<api::config_value>& values) {
+  std::size_t n = 0;
+  std::string list;
+  for (const auto& v : values) {
+    for (const auto& e : v.errors) {
+      ++n;
+      list += "\n" + e;
+    }
+  }
+  if (n == 0) return {};
+  return "Connector configuration is invalid and contains the following " + std::to_string(n) +
+         " error(s):" + list +
+         "\nYou can also find the above list of errors at the endpoint "
+         "`/connector-plugins/{connectorType}/config/validate`";
+}
+
+json config_infos(const api::connector_plugin& plugin, const api::config_map& config) {
+  api::config_def def = common_connector_def(plugin.type);
+  if (plugin.config) def.merge(plugin.config());
+  auto values = validate_connector_config(plugin, config);
+  auto definitions = def.describe();
+  json configs = json::array();
+  json groups = json::array();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto& v = values[i];
+    json value = json::object();
+    value["name"] = v.name;
+    value["value"] = v.value ? json(*v.value) : json(nullptr);
+    value["recommended_values"] = json::array();
+    value["errors"] = v.errors;
+    value["visible"] = true;
+    configs.push_back({{"definition", definitions[i]}, {"value", std::move(value)}});
+    const auto& g = definitions[i]["group"];
+    if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
+  }
+  json out = json::object();
+  out["name"] = plugin.class_name;
+  out["error_count"] = api::config_def::error_count(values);
+  out["groups"] = std::move(groups);
+  out["configs"] = std::move(configs);
+  return out;
+}
+
+}  // namespace ferry::core

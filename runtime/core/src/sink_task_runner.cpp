@@ -1,0 +1,224 @@
+#include "ferry/core/sink_task_runner.hpp"
+
+#include <algorithm>
+
+#include "ferry/api/errors.hpp"
+#include "ferry/clients/kafka_client.hpp"
+#include "ferry/core/log.hpp"
+
+namespace ferry::core {
+
+namespace {
+
+constexpr const char* k_log = "sink";
+constexpr int k_max_batch = 2000;
+
+using clock = std::chrono::steady_clock;
+
+}  // namespace
+
+void sink_task_runner::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+                                    rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  static_cast<sink_task_runner*>(opaque)->handle_rebalance(err, partitions);
+}
+
+void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
+                                        rd_kafka_topic_partition_list_t* partitions) {
+  std::vector<api::topic_partition> tps;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    tps.push_back({partitions->elems[i].topic, partitions->elems[i].partition});
+  }
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    rd_kafka_assign(consumer_, partitions);
+    assignment_ = tps;
+    sink_->open(tps);
+    if (paused_) rd_kafka_pause_partitions(consumer_, partitions);
+    log::info(k_log, "Assigned ", tps.size(), " partition(s)");
+  } else {
+    // Revocation: make what was put durable and commit it before another member takes over.
+    try {
+      commit(true);
+    } catch (const std::exception& e) {
+      log::warn(k_log, "Commit on revocation failed: ", e.what());
+    }
+    sink_->close(tps);
+    for (const auto& tp : tps) current_.erase(tp);
+    assignment_.clear();
+    rd_kafka_assign(consumer_, nullptr);
+    log::info(k_log, "Revoked ", tps.size(), " partition(s)");
+  }
+}
+
+void sink_task_runner::commit(bool sync) {
+  commit_requested_ = false;
+  if (current_.empty()) return;
+  auto offsets = sink_->pre_commit(current_);
+  if (offsets.empty()) return;
+  clients::topic_partition_list list(rd_kafka_topic_partition_list_new(
+      static_cast<int>(offsets.size())));
+  for (const auto& [tp, off] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
+  }
+  auto err = rd_kafka_commit(consumer_, list.get(), sync ? 0 : 1);
+  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    log::warn(k_log, "Offset commit failed: ", rd_kafka_err2str(err));
+  }
+}
+
+void sink_task_runner::set_paused(bool paused) {
+  if (paused == paused_) return;
+  paused_ = paused;
+  clients::topic_partition_list list(rd_kafka_topic_partition_list_new(
+      static_cast<int>(assignment_.size())));
+  for (const auto& tp : assignment_) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  }
+  if (paused) {
+    rd_kafka_pause_partitions(consumer_, list.get());
+  } else {
+    rd_kafka_resume_partitions(consumer_, list.get());
+  }
+}
+
+void sink_task_runner::run() {
+  auto key_converter = make_task_converter(true);
+  auto value_converter = make_task_converter(false);
+
+  auto config = env_.worker->consumer_config();
+  config.try_emplace("group.id", "connect-" + connector_);
+  config["enable.auto.commit"] = "false";
+  config.try_emplace("auto.offset.reset", "earliest");
+  config.try_emplace("enable.auto.offset.store", "false");
+  config["client.id"] = "connector-consumer-" + connector_ + "-" + std::to_string(task_);
+  std::vector<std::string> ignored;
+  auto conf = clients::make_kafka_conf(config, &ignored);
+  for (const auto& k : ignored) log::warn(k_log, "Consumer setting ", k, " is unknown to librdkafka; ignored");
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &sink_task_runner::on_rebalance);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  auto consumer = clients::make_consumer(std::move(conf));
+  consumer_ = consumer.get();
+  rd_kafka_poll_set_consumer(consumer_);
+
+  auto task = plugin_.make_sink_task();
+  sink_ = task.get();
+  task->start(task_config_, *this);
+
+  auto topics = api::split_list(task_config_.count("topics") ? task_config_.at("topics") : "");
+  std::string regex = task_config_.count("topics.regex") ? task_config_.at("topics.regex") : "";
+  clients::topic_partition_list subscription(rd_kafka_topic_partition_list_new(1));
+  if (!regex.empty()) {
+    rd_kafka_topic_partition_list_add(subscription.get(), ("^" + regex).c_str(),
+                                      RD_KAFKA_PARTITION_UA);
+  }
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(subscription.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (auto err = rd_kafka_subscribe(consumer_, subscription.get())) {
+    throw api::connect_error(std::string("Cannot subscribe: ") + rd_kafka_err2str(err));
+  }
+  paused_ = false;
+  report(storage::connector_state::running);
+  log::info(k_log, "Sink task started");
+
+  std::vector<api::sink_record> batch;
+  batch.reserve(k_max_batch);
+  auto next_commit = clock::now() + env_.worker->offset_flush_interval;
+  auto backoff = std::chrono::milliseconds(100);
+  bool retrying = false;  // `batch` holds records put() refused with a retriable error
+
+  while (!stop_requested()) {
+    bool want_pause = target_state() == storage::target_state::paused;
+    if (want_pause != paused_ && !retrying) {
+      set_paused(want_pause);
+      report(want_pause ? storage::connector_state::paused : storage::connector_state::running);
+    }
+    if (!retrying) {
+      batch.clear();
+      for (int timeout = 100; static_cast<int>(batch.size()) < k_max_batch; timeout = 0) {
+        clients::kafka_message msg(rd_kafka_consumer_poll(consumer_, timeout));
+        if (!msg) break;
+        if (msg->err) {
+          if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            log::warn(k_log, "Consumer error: ", rd_kafka_message_errstr(msg.get()));
+          }
+          continue;
+        }
+        api::sink_record r;
+        r.topic = rd_kafka_topic_name(msg->rkt);
+        r.partition = msg->partition;
+        r.offset = msg->offset;
+        auto k = key_converter->to_connect(r.topic, static_cast<const char*>(msg->key),
+                                           msg->key_len);
+        r.key = std::move(k.value);
+        r.key_schema = std::move(k.schema);
+        auto v = value_converter->to_connect(r.topic, static_cast<const char*>(msg->payload),
+                                             msg->len);
+        r.value = std::move(v.value);
+        r.value_schema = std::move(v.schema);
+        rd_kafka_timestamp_type_t tstype;
+        r.timestamp_ms = rd_kafka_message_timestamp(msg.get(), &tstype);
+        rd_kafka_headers_t* hdrs = nullptr;
+        if (rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* name;
+          const void* val;
+          size_t size;
+          for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; ++i) {
+            r.headers.push_back(
+                {name, val ? std::optional<std::string>(std::string(static_cast<const char*>(val), size))
+                           : std::nullopt});
+          }
+        }
+        batch.push_back(std::move(r));
+      }
+    } else {
+      rd_kafka_consumer_poll(consumer_, 0);  // keep group membership; partitions are paused
+      // Drop records of partitions revoked meanwhile: their new owner re-reads them.
+      std::erase_if(batch, [&](const api::sink_record& r) {
+        return std::find(assignment_.begin(), assignment_.end(),
+                         api::topic_partition{r.topic, r.partition}) == assignment_.end();
+      });
+    }
+    if (!batch.empty()) {
+      try {
+        task->put(batch);
+        for (const auto& r : batch) current_[{r.topic, r.partition}] = r.offset + 1;
+        if (retrying) {
+          log::info(k_log, "Retried batch written");
+          retrying = false;
+          set_paused(target_state() == storage::target_state::paused);
+          backoff = std::chrono::milliseconds(100);
+        }
+        batch.clear();
+      } catch (const api::retriable_error& e) {
+        if (!retrying) {
+          log::warn(k_log, "Write failed, will retry the same ", batch.size(),
+                    " records: ", e.what());
+          retrying = true;
+          set_paused(true);
+        }
+        pause_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        continue;
+      }
+    }
+    if (commit_requested_ || clock::now() >= next_commit) {
+      commit(false);
+      next_commit = clock::now() + env_.worker->offset_flush_interval;
+    }
+  }
+
+  // Graceful stop: commit what was written (a batch still being retried is not committed and
+  // will be redelivered), then leave the group.
+  try {
+    commit(true);
+  } catch (const std::exception& e) {
+    log::warn(k_log, "Final commit failed: ", e.what());
+  }
+  rd_kafka_consumer_close(consumer_);  // revokes: the rebalance callback closes the partitions
+  task->stop();
+  log::info(k_log, "Sink task stopped");
+  sink_ = nullptr;
+  consumer_ = nullptr;
+}
+
+}  // namespace ferry::core

@@ -1,0 +1,169 @@
+#include "ferry/core/source_task_runner.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include "ferry/api/errors.hpp"
+#include "ferry/clients/kafka_client.hpp"
+#include "ferry/core/log.hpp"
+#include "ferry/core/submitted_records.hpp"
+
+namespace ferry::core {
+
+namespace {
+
+constexpr const char* k_log = "source";
+
+using clock = std::chrono::steady_clock;
+
+// State shared with librdkafka's delivery-report callback, which runs on this task's thread
+// inside rd_kafka_poll()/rd_kafka_flush().
+struct delivery_state {
+  std::string first_error;
+  std::size_t delivered = 0;
+};
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* state = static_cast<delivery_state*>(opaque);
+  auto* entry = static_cast<submitted_records::entry*>(msg->_private);
+  if (msg->err) {
+    if (state->first_error.empty()) {
+      state->first_error = "Kafka refused a record for topic " +
+                           std::string(rd_kafka_topic_name(msg->rkt)) + ": " +
+                           rd_kafka_err2str(msg->err);
+    }
+    return;
+  }
+  entry->acked = true;
+  ++state->delivered;
+}
+
+class offset_reader final : public api::source_task_context {
+ public:
+  offset_reader(storage::offset_store& store, std::string connector)
+      : store_(store), connector_(std::move(connector)) {}
+  std::optional<json> offset(const json& partition) override {
+    return store_.get(connector_, partition);
+  }
+
+ private:
+  storage::offset_store& store_;
+  std::string connector_;
+};
+
+}  // namespace
+
+void source_task_runner::run() {
+  auto key_converter = make_task_converter(true);
+  auto value_converter = make_task_converter(false);
+
+  delivery_state delivery;
+  auto config = env_.worker->producer_config();
+  // Kafka Connect's producer defaults, made safe for ordering by idempotence instead of one
+  // request in flight; the user's producer.* settings win.
+  config.try_emplace("acks", "all");
+  config.try_emplace("enable.idempotence", "true");
+  config.try_emplace("message.timeout.ms", "0");  // never give up on a record: no silent loss
+  config.try_emplace("linger.ms", "5");
+  config["client.id"] = "connector-producer-" + connector_ + "-" + std::to_string(task_);
+  std::vector<std::string> ignored;
+  auto conf = clients::make_kafka_conf(config, &ignored);
+  for (const auto& k : ignored) log::warn(k_log, "Producer setting ", k, " is unknown to librdkafka; ignored");
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
+  rd_kafka_conf_set_opaque(conf.get(), &delivery);
+  auto producer = clients::make_producer(std::move(conf));
+
+  auto task = plugin_.make_source_task();
+  offset_reader reader(*env_.offsets, connector_);
+  task->start(task_config_, reader);
+  report(target_state() == storage::target_state::paused ? storage::connector_state::paused
+                                                         : storage::connector_state::running);
+  log::info(k_log, "Source task started");
+
+  submitted_records submitted;
+  auto commit_offsets = [&] {
+    auto offsets = submitted.take_committable(
+        [&](const api::source_record& r) { task->commit_record(r); });
+    if (!offsets.empty()) env_.offsets->put(connector_, offsets);
+    task->commit();
+  };
+  auto check_delivery = [&] {
+    if (!delivery.first_error.empty()) throw api::connect_error(delivery.first_error);
+  };
+
+  auto next_commit = clock::now() + env_.worker->offset_flush_interval;
+  bool paused = target_state() == storage::target_state::paused;
+  while (!stop_requested()) {
+    bool want_pause = target_state() == storage::target_state::paused;
+    if (want_pause != paused) {
+      paused = want_pause;
+      report(paused ? storage::connector_state::paused : storage::connector_state::running);
+    }
+    if (paused) {
+      rd_kafka_poll(producer.get(), 100);
+    } else {
+      auto records = task->poll();
+      for (auto& r : records) {
+        auto key = key_converter->from_connect(r.topic, r.key, r.key_schema);
+        auto value = value_converter->from_connect(r.topic, r.value, r.value_schema);
+        rd_kafka_headers_t* headers = nullptr;
+        if (!r.headers.empty()) {
+          headers = rd_kafka_headers_new(r.headers.size());
+          for (const auto& h : r.headers) {
+            rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()),
+                                h.value ? h.value->data() : nullptr,
+                                h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+          }
+        }
+        std::string topic = r.topic;
+        std::int32_t partition = r.partition.value_or(RD_KAFKA_PARTITION_UA);
+        std::int64_t ts = r.timestamp_ms.value_or(0);
+        auto* entry = submitted.submit(std::move(r));
+        for (;;) {
+          auto err = rd_kafka_producev(
+              producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+              RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
+              RD_KAFKA_V_VALUE((value ? const_cast<char*>(value->data()) : nullptr),
+                               (value ? value->size() : 0)),
+              RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(entry),
+              RD_KAFKA_V_END);
+          if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(producer.get(), 50);  // back-pressure: wait for deliveries
+            check_delivery();
+            if (stop_requested()) {
+              if (headers) rd_kafka_headers_destroy(headers);
+              break;  // never produced, never acked: its offset is not committed
+            }
+            continue;
+          }
+          if (err) {
+            if (headers) rd_kafka_headers_destroy(headers);
+            throw api::connect_error("Cannot produce to topic " + topic + ": " +
+                                     rd_kafka_err2str(err));
+          }
+          break;
+        }
+      }
+      rd_kafka_poll(producer.get(), 0);
+    }
+    check_delivery();
+    if (clock::now() >= next_commit) {
+      commit_offsets();
+      next_commit = clock::now() + env_.worker->offset_flush_interval;
+    }
+  }
+
+  // Graceful stop: deliver what was produced (bounded), commit what was acknowledged.
+  task->stop();
+  auto err = rd_kafka_flush(producer.get(),
+                            static_cast<int>(env_.worker->offset_flush_timeout.count()));
+  if (err) {
+    log::warn(k_log, "Not every record was acknowledged before shutdown (", submitted.outstanding(),
+              " outstanding); they will be re-read on restart");
+  }
+  commit_offsets();
+  check_delivery();
+  log::info(k_log, "Source task stopped after delivering ", delivery.delivered, " records");
+}
+
+}  // namespace ferry::core

@@ -1,0 +1,444 @@
+#include "ferry/core/standalone_herder.hpp"
+
+#include <algorithm>
+
+#include "ferry/core/connector_config.hpp"
+#include "ferry/core/errors.hpp"
+#include "ferry/core/log.hpp"
+
+#ifndef FERRY_VERSION
+#define FERRY_VERSION "0.0.0"
+#endif
+
+namespace ferry::core {
+
+namespace {
+
+constexpr const char* k_log = "herder";
+
+json status_json(const storage::status& s) {
+  json j = json::object();
+  j["state"] = storage::to_string(s.state);
+  j["worker_id"] = s.worker_id;
+  if (!s.trace.empty()) j["trace"] = s.trace;
+  return j;
+}
+
+void check_name(const std::string& name) {
+  if (name.empty()) throw bad_request_error("Connector name cannot be empty");
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      throw bad_request_error("Connector name contains a control character: " + name);
+    }
+  }
+}
+
+}  // namespace
+
+standalone_herder::standalone_herder(const api::plugin_registry& registry,
+                                     std::shared_ptr<storage::config_store> configs,
+                                     task_environment env)
+    : registry_(registry), configs_(std::move(configs)), env_(env), worker_(std::move(env)) {}
+
+standalone_herder::~standalone_herder() { stop(); }
+
+void standalone_herder::start() {
+  control_thread_ = std::thread([this] { control_loop(); });
+  submit([this] {
+    for (auto& [name, entry] : configs_->snapshot()) {
+      const auto* plugin = registry_.find(entry.config.count("connector.class")
+                                              ? entry.config.at("connector.class")
+                                              : std::string{});
+      if (!plugin) {
+        log::error(k_log, "Stored connector ", name, " names an unknown class; not started");
+        continue;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        connectors_[name] = {entry.config, entry.state, entry.tasks, plugin, 0};
+      }
+      start_connector_locked_out(name);
+    }
+    return 0;
+  });
+}
+
+void standalone_herder::stop() {
+  if (!control_thread_.joinable()) return;
+  post([this] { worker_.stop_all(); });
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  control_thread_.join();
+}
+
+void standalone_herder::post(std::function<void()> job) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    queue_.push_back(std::move(job));
+  }
+  queue_cv_.notify_one();
+}
+
+void standalone_herder::control_loop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      job();
+    } catch (const std::exception& e) {
+      log::error(k_log, "Control job failed: ", e.what());
+    }
+  }
+}
+
+template <typename F>
+auto standalone_herder::submit(F f) -> decltype(f()) {
+  using result = decltype(f());
+  auto task = std::make_shared<std::packaged_task<result()>>(std::move(f));
+  auto future = task->get_future();
+  post([task] { (*task)(); });
+  if (future.wait_for(env_.worker->rest_request_timeout) != std::future_status::ready) {
+    throw request_timeout_error("Request timed out");
+  }
+  return future.get();
+}
+
+const api::connector_plugin& standalone_herder::require_plugin(const api::config_map& config) const {
+  auto it = config.find("connector.class");
+  if (it == config.end() || api::trim(it->second).empty()) {
+    throw bad_request_error("Connector config " + json(config).dump() +
+                            " contains no connector type");
+  }
+  const auto* plugin = registry_.find(it->second);
+  if (!plugin) {
+    std::string known;
+    for (const auto& p : registry_.plugins()) known += (known.empty() ? "" : ", ") + p.class_name;
+    throw bad_request_error("Failed to find any class that implements Connector and which name "
+                            "matches " + it->second + ", available connectors are: " + known);
+  }
+  return *plugin;
+}
+
+standalone_herder::connector_record standalone_herder::require(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto it = connectors_.find(name);
+  if (it == connectors_.end()) throw not_found_error("Connector " + name + " not found");
+  return it->second;
+}
+
+json standalone_herder::info_json(const std::string& name, const connector_record& r) const {
+  json tasks = json::array();
+  for (std::size_t i = 0; i < r.tasks.size(); ++i) {
+    tasks.push_back({{"connector", name}, {"task", static_cast<int>(i)}});
+  }
+  json j = json::object();
+  j["name"] = name;
+  j["config"] = r.config;
+  j["tasks"] = std::move(tasks);
+  j["type"] = r.plugin ? api::to_string(r.plugin->type) : "unknown";
+  return j;
+}
+
+// ---- reads ----
+
+json standalone_herder::server_info() {
+  return {{"version", FERRY_VERSION}, {"commit", "ferry"}, {"kafka_cluster_id", nullptr}};
+}
+
+std::vector<std::string> standalone_herder::connectors() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> names;
+  for (const auto& [n, r] : connectors_) names.push_back(n);
+  return names;
+}
+
+json standalone_herder::connector_info(const std::string& name) {
+  return info_json(name, require(name));
+}
+
+api::config_map standalone_herder::connector_config(const std::string& name) {
+  return require(name).config;
+}
+
+json standalone_herder::connector_status(const std::string& name) {
+  auto r = require(name);
+  auto cs = env_.statuses->connector(name);
+  if (!cs) throw not_found_error("No status found for connector " + name);
+  json tasks = json::array();
+  if (r.state != storage::target_state::stopped) {
+    for (const auto& [id, ts] : env_.statuses->tasks(name)) {
+      if (id >= static_cast<int>(r.tasks.size())) continue;
+      auto t = status_json(ts);
+      json task = json::object();
+      task["id"] = id;
+      for (auto& [k, v] : t.items()) task[k] = v;
+      tasks.push_back(std::move(task));
+    }
+  }
+  json j = json::object();
+  j["name"] = name;
+  j["connector"] = status_json(*cs);
+  j["tasks"] = std::move(tasks);
+  j["type"] = api::to_string(r.plugin->type);
+  return j;
+}
+
+json standalone_herder::task_status(const std::string& name, int task) {
+  auto r = require(name);
+  auto tasks = env_.statuses->tasks(name);
+  auto it = tasks.find(task);
+  if (it == tasks.end() || task >= static_cast<int>(r.tasks.size())) {
+    throw not_found_error("No status found for task " + name + "-" + std::to_string(task));
+  }
+  json j = json::object();
+  j["id"] = task;
+  for (auto& [k, v] : status_json(it->second).items()) j[k] = v;
+  return j;
+}
+
+json standalone_herder::task_configs(const std::string& name) {
+  auto r = require(name);
+  json out = json::array();
+  for (std::size_t i = 0; i < r.tasks.size(); ++i) {
+    out.push_back({{"id", {{"connector", name}, {"task", static_cast<int>(i)}}},
+                   {"config", r.tasks[i]}});
+  }
+  return out;
+}
+
+json standalone_herder::connector_plugins() {
+  json out = json::array();
+  for (const auto& p : registry_.plugins()) {
+    out.push_back({{"class", p.class_name}, {"type", api::to_string(p.type)}, {"version", p.version}});
+    for (const auto& a : p.aliases) {
+      out.push_back({{"class", a}, {"type", api::to_string(p.type)}, {"version", p.version}});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const json& a, const json& b) { return a["class"] < b["class"]; });
+  return out;
+}
+
+json standalone_herder::plugin_config(const std::string& plugin) {
+  const auto* p = registry_.find(plugin);
+  if (!p) throw not_found_error("Unknown plugin " + plugin + ".");
+  api::config_def def = common_connector_def(p->type);
+  if (p->config) def.merge(p->config());
+  return def.describe();
+}
+
+json standalone_herder::validate(const std::string& plugin, const api::config_map& config) {
+  const auto* p = registry_.find(plugin);
+  if (!p) throw not_found_error("Unknown plugin " + plugin + ".");
+  if (auto it = config.find("connector.class"); it != config.end()) {
+    const auto* named = registry_.find(it->second);
+    if (named != p) {
+      throw bad_request_error("Included connector type " + it->second +
+                              " does not match request type " + plugin);
+    }
+  }
+  return config_infos(*p, config);
+}
+
+// ---- writes (control thread) ----
+
+put_result standalone_herder::put_connector_config(
+    const std::string& name, const api::config_map& input, bool allow_replace,
+    std::optional<storage::target_state> initial_state) {
+  check_name(name);
+  api::config_map config = input;
+  if (auto it = config.find("name"); it != config.end() && it->second != name) {
+    throw bad_request_error("Connector name configuration (" + it->second +
+                            ") doesn't match connector name in the URL (" + name + ")");
+  }
+  config["name"] = name;
+  const auto& plugin = require_plugin(config);
+  if (auto errors = describe_errors(validate_connector_config(plugin, config)); !errors.empty()) {
+    throw bad_request_error(errors);
+  }
+  return submit([this, name, config, allow_replace, initial_state, &plugin] {
+    bool existed;
+    storage::target_state state = initial_state.value_or(storage::target_state::started);
+    {
+      std::lock_guard lock(mutex_);
+      auto it = connectors_.find(name);
+      existed = it != connectors_.end();
+      if (existed && !allow_replace) throw already_exists_error("Connector " + name + " already exists");
+      if (existed) state = it->second.state;
+    }
+    configs_->put_connector(name, config, state);
+    if (existed) {
+      worker_.stop_connector(name);
+      worker_.stop_tasks(name);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      auto& r = connectors_[name];
+      r.config = config;
+      r.state = state;
+      r.plugin = &plugin;
+    }
+    start_connector_locked_out(name);
+    log::info(k_log, existed ? "Updated" : "Created", " connector ", name);
+    return put_result{!existed, info_json(name, require(name))};
+  });
+}
+
+void standalone_herder::start_connector_locked_out(const std::string& name) {
+  connector_record r;
+  int generation;
+  {
+    std::lock_guard lock(mutex_);
+    auto& rec = connectors_.at(name);
+    generation = ++rec.generation;
+    r = rec;
+  }
+  if (r.state == storage::target_state::stopped) {
+    env_.statuses->put_connector(name, {.state = storage::connector_state::stopped,
+                                        .trace = {},
+                                        .worker_id = worker_.worker_id(),
+                                        .generation = 0});
+    return;
+  }
+  worker_.start_connector(name, *r.plugin, r.config, r.state,
+                          [this, name, generation](std::vector<api::config_map> configs) {
+                            post([this, name, generation, configs = std::move(configs)]() mutable {
+                              apply_task_configs(name, generation, std::move(configs));
+                            });
+                          });
+}
+
+void standalone_herder::apply_task_configs(const std::string& name, int generation,
+                                           std::vector<api::config_map> configs) {
+  bool changed;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(name);
+    if (it == connectors_.end() || it->second.generation != generation) return;  // stale
+    if (it->second.state == storage::target_state::stopped) return;
+    changed = it->second.tasks != configs;
+    it->second.tasks = configs;
+  }
+  auto running = worker_.running_tasks(name);
+  if (!changed && running.size() == configs.size()) return;
+  worker_.stop_tasks(name);
+  configs_->put_task_configs(name, configs);
+  env_.statuses->remove_tasks_from(name, static_cast<int>(configs.size()));
+  start_tasks(name);
+}
+
+void standalone_herder::start_tasks(const std::string& name) {
+  connector_record r;
+  {
+    std::lock_guard lock(mutex_);
+    r = connectors_.at(name);
+  }
+  for (std::size_t i = 0; i < r.tasks.size(); ++i) {
+    worker_.start_task(name, static_cast<int>(i), *r.plugin, r.tasks[i], r.config, r.state);
+  }
+}
+
+void standalone_herder::delete_connector(const std::string& name) {
+  submit([this, name] {
+    require(name);
+    worker_.stop_connector(name);
+    worker_.stop_tasks(name);
+    configs_->remove_connector(name);
+    {
+      std::lock_guard lock(mutex_);
+      connectors_.erase(name);
+    }
+    env_.statuses->remove(name);
+    log::info(k_log, "Deleted connector ", name);
+    return 0;
+  });
+}
+
+void standalone_herder::pause_connector(const std::string& name) {
+  submit([this, name] {
+    auto r = require(name);
+    if (r.state == storage::target_state::stopped) return 0;  // as Kafka: stays stopped
+    configs_->put_target_state(name, storage::target_state::paused);
+    {
+      std::lock_guard lock(mutex_);
+      connectors_.at(name).state = storage::target_state::paused;
+    }
+    worker_.set_connector_target_state(name, storage::target_state::paused);
+    worker_.set_tasks_target_state(name, storage::target_state::paused);
+    return 0;
+  });
+}
+
+void standalone_herder::resume_connector(const std::string& name) {
+  submit([this, name] {
+    auto r = require(name);
+    configs_->put_target_state(name, storage::target_state::started);
+    {
+      std::lock_guard lock(mutex_);
+      connectors_.at(name).state = storage::target_state::started;
+    }
+    if (r.state == storage::target_state::stopped) {
+      start_connector_locked_out(name);
+    } else {
+      worker_.set_connector_target_state(name, storage::target_state::started);
+      worker_.set_tasks_target_state(name, storage::target_state::started);
+    }
+    return 0;
+  });
+}
+
+void standalone_herder::stop_connector(const std::string& name) {
+  submit([this, name] {
+    require(name);
+    worker_.stop_tasks(name);
+    worker_.stop_connector(name);
+    configs_->put_task_configs(name, {});
+    configs_->put_target_state(name, storage::target_state::stopped);
+    {
+      std::lock_guard lock(mutex_);
+      auto& r = connectors_.at(name);
+      r.state = storage::target_state::stopped;
+      r.tasks.clear();
+      ++r.generation;
+    }
+    env_.statuses->remove_tasks_from(name, 0);
+    env_.statuses->put_connector(name, {.state = storage::connector_state::stopped,
+                                        .trace = {},
+                                        .worker_id = worker_.worker_id(),
+                                        .generation = 0});
+    return 0;
+  });
+}
+
+void standalone_herder::restart_connector(const std::string& name) {
+  submit([this, name] {
+    require(name);
+    worker_.stop_connector(name);
+    start_connector_locked_out(name);
+    return 0;
+  });
+}
+
+void standalone_herder::restart_task(const std::string& name, int task) {
+  submit([this, name, task] {
+    auto r = require(name);
+    if (task < 0 || task >= static_cast<int>(r.tasks.size())) {
+      throw not_found_error("Task " + name + "-" + std::to_string(task) + " not found");
+    }
+    worker_.stop_task(name, task);
+    worker_.start_task(name, task, *r.plugin, r.tasks[static_cast<std::size_t>(task)], r.config,
+                       r.state);
+    return 0;
+  });
+}
+
+}  // namespace ferry::core

@@ -1,0 +1,88 @@
+#include "ferry/core/task_runner.hpp"
+
+#include <thread>
+
+#include "ferry/core/log.hpp"
+
+namespace ferry::core {
+
+task_runner::task_runner(std::string connector, int task, const api::connector_plugin& plugin,
+                         api::config_map task_config, api::config_map connector_config,
+                         storage::target_state state, task_environment env)
+    : connector_(std::move(connector)),
+      task_(task),
+      plugin_(plugin),
+      task_config_(std::move(task_config)),
+      connector_config_(std::move(connector_config)),
+      env_(std::move(env)),
+      target_(state) {}
+
+void task_runner::start() {
+  std::thread([self = shared_from_this()] { self->thread_main(); }).detach();
+}
+
+void task_runner::thread_main() {
+  log::set_thread_context("connector=" + connector_ + " task=" + std::to_string(task_));
+  try {
+    run();
+  } catch (const std::exception& e) {
+    log::error("task", "Task failed: ", e.what());
+    report(storage::connector_state::failed, e.what());
+  } catch (...) {
+    report(storage::connector_state::failed, "unknown exception");
+  }
+  {
+    std::lock_guard lock(mutex_);
+    done_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool task_runner::wait_stopped(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_for(lock, timeout, [this] { return done_; });
+}
+
+void task_runner::request_stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_requested_.store(true);
+  }
+  cv_.notify_all();
+}
+
+std::unique_ptr<converter> task_runner::make_task_converter(bool is_key) const {
+  const std::string key = is_key ? "key.converter" : "value.converter";
+  auto it = connector_config_.find(key);
+  if (it != connector_config_.end() && !it->second.empty()) {
+    api::config_map settings;
+    for (const auto& [k, v] : connector_config_) {
+      if (k.size() > key.size() + 1 && k.starts_with(key + ".")) settings[k.substr(key.size() + 1)] = v;
+    }
+    return make_converter(it->second, settings, is_key);
+  }
+  auto wit = env_.worker->raw.find(key);
+  std::string cls = wit != env_.worker->raw.end() ? wit->second
+                                                  : "org.apache.kafka.connect.json.JsonConverter";
+  return make_converter(cls, env_.worker->with_prefix(key + "."), is_key);
+}
+
+void task_runner::set_target_state(storage::target_state s) {
+  target_.store(s);
+  cv_.notify_all();
+}
+
+void task_runner::report(storage::connector_state state, const std::string& trace) {
+  env_.statuses->put_task(connector_, task_,
+                          storage::status{.state = state,
+                                          .trace = trace,
+                                          .worker_id = env_.worker->worker_id(),
+                                          .generation = 0});
+}
+
+void task_runner::pause_for(std::chrono::milliseconds d) {
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, d, [this] { return stop_requested(); });
+}
+
+}  // namespace ferry::core

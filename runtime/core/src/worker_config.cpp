@@ -1,0 +1,188 @@
+#include "ferry/core/worker_config.hpp"
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "ferry/api/errors.hpp"
+
+namespace ferry::core {
+
+using api::config_type;
+using api::importance_level;
+
+listener parse_listener(const std::string& text) {
+  listener l;
+  auto sep = text.find("://");
+  if (sep == std::string::npos) {
+    throw api::config_error("Invalid listener '" + text + "': expected http://host:port");
+  }
+  l.scheme = text.substr(0, sep);
+  if (l.scheme != "http") {
+    throw api::config_error("Invalid listener '" + text + "': only http:// listeners are supported");
+  }
+  auto hostport = text.substr(sep + 3);
+  while (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos) {
+    throw api::config_error("Invalid listener '" + text + "': missing port");
+  }
+  l.host = hostport.substr(0, colon);
+  if (l.host.size() >= 2 && l.host.front() == '[' && l.host.back() == ']') {
+    l.host = l.host.substr(1, l.host.size() - 2);
+  }
+  if (l.host.empty()) l.host = "0.0.0.0";
+  auto port = api::parse_long(hostport.substr(colon + 1));
+  if (!port || *port < 0 || *port > 65535) {
+    throw api::config_error("Invalid listener '" + text + "': bad port");
+  }
+  l.port = static_cast<std::uint16_t>(*port);
+  return l;
+}
+
+const api::config_def& worker_config::definition() {
+  static const api::config_def def = [] {
+    api::config_def d;
+    d.define({.name = "bootstrap.servers", .type = config_type::list,
+              .default_value = "localhost:9092", .importance = importance_level::high,
+              .doc = "Kafka brokers to connect to (host:port list)."});
+    d.define({.name = "listeners", .type = config_type::list,
+              .default_value = "http://127.0.0.1:8083", .importance = importance_level::low,
+              .doc = "REST listener. ferry binds loopback unless told otherwise."});
+    d.define({.name = "rest.advertised.host.name", .type = config_type::string,
+              .default_value = "", .importance = importance_level::low,
+              .doc = "Host name in worker_id; defaults to the listener host or the host name."});
+    d.define({.name = "rest.advertised.port", .type = config_type::int_, .default_value = "0",
+              .importance = importance_level::low, .doc = "Port in worker_id; defaults to the listener port.",
+              .validate = api::in_range(0, 65535)});
+    d.define({.name = "offset.storage.file.filename", .type = config_type::string,
+              .default_value = "", .importance = importance_level::high,
+              .doc = "Standalone: file that keeps source offsets."});
+    d.define({.name = "config.storage.file.filename", .type = config_type::string,
+              .default_value = "", .importance = importance_level::medium,
+              .doc = "Standalone (ferry): file that keeps connector configs and target states. "
+                     "Defaults to <offset file>.connectors.json; empty with no offset file "
+                     "keeps them in memory only."});
+    d.define({.name = "offset.flush.interval.ms", .type = config_type::long_,
+              .default_value = "60000", .importance = importance_level::low,
+              .doc = "How often task offsets are committed.", .validate = api::at_least(1)});
+    d.define({.name = "offset.flush.timeout.ms", .type = config_type::long_,
+              .default_value = "5000", .importance = importance_level::low,
+              .doc = "How long to wait for records to be flushed before an offset commit.",
+              .validate = api::at_least(1)});
+    d.define({.name = "task.shutdown.graceful.timeout.ms", .type = config_type::long_,
+              .default_value = "5000", .importance = importance_level::low,
+              .doc = "How long to wait for a task to stop before abandoning it.",
+              .validate = api::at_least(0)});
+    d.define({.name = "rest.request.timeout.ms", .type = config_type::long_,
+              .default_value = "90000", .importance = importance_level::low,
+              .doc = "How long a REST write waits for the herder.", .validate = api::at_least(1)});
+    d.define({.name = "rest.max.body.bytes", .type = config_type::long_,
+              .default_value = "1048576", .importance = importance_level::low,
+              .doc = "Largest accepted REST request body.", .validate = api::at_least(1024)});
+    d.define({.name = "key.converter", .type = config_type::class_,
+              .default_value = "org.apache.kafka.connect.json.JsonConverter",
+              .importance = importance_level::high, .doc = "Default key converter."});
+    d.define({.name = "value.converter", .type = config_type::class_,
+              .default_value = "org.apache.kafka.connect.json.JsonConverter",
+              .importance = importance_level::high, .doc = "Default value converter."});
+    d.define({.name = "header.converter", .type = config_type::class_,
+              .default_value = "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+              .importance = importance_level::low, .doc = "Default header converter."});
+    d.define({.name = "plugin.path", .type = config_type::list, .default_value = "",
+              .importance = importance_level::low, .doc = "Plug-in directories."});
+    return d;
+  }();
+  return def;
+}
+
+namespace {
+
+bool known_prefix(const std::string& key) {
+  for (const char* p : {"producer.", "consumer.", "admin.", "key.converter.", "value.converter.",
+                        "header.converter.", "listeners.", "ssl.", "sasl.", "security.",
+                        "config.providers", "offset.storage.", "config.storage.", "status.storage.",
+                        "rest.", "internal.", "topic.", "access.control.", "metrics.", "group.",
+                        "session.", "heartbeat.", "exactly.once", "connector.client.", "client."}) {
+    if (key.starts_with(p)) return true;
+  }
+  return false;
+}
+
+std::string local_host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+worker_config worker_config::parse(const api::config_map& props, bool standalone) {
+  const auto& def = definition();
+  auto values = def.validate(props);
+  std::string errors;
+  for (const auto& v : values) {
+    for (const auto& e : v.errors) errors += "\n  - " + e;
+  }
+  worker_config wc;
+  wc.raw = props;
+  api::parsed_config pc(def, props);
+  if (errors.empty()) {
+    try {
+      auto ls = pc.get_list("listeners");
+      if (ls.empty()) throw api::config_error("listeners must name one listener");
+      wc.rest = parse_listener(ls.front());
+    } catch (const api::config_error& e) {
+      errors += std::string("\n  - ") + e.what();
+    }
+  }
+  if (!errors.empty()) throw api::config_error("Invalid worker configuration:" + errors);
+
+  wc.bootstrap_servers = pc.get_string("bootstrap.servers");
+  wc.advertised_host = pc.get_string("rest.advertised.host.name");
+  wc.advertised_port = pc.get_int("rest.advertised.port");
+  if (wc.advertised_host.empty()) {
+    wc.advertised_host = wc.rest.host == "0.0.0.0" ? local_host_name() : wc.rest.host;
+  }
+  wc.offset_file = pc.get_string("offset.storage.file.filename");
+  wc.config_file = pc.get_string("config.storage.file.filename");
+  if (standalone && wc.config_file.empty() && !wc.offset_file.empty()) {
+    wc.config_file = wc.offset_file + ".connectors.json";
+  }
+  wc.offset_flush_interval = std::chrono::milliseconds(pc.get_long("offset.flush.interval.ms"));
+  wc.offset_flush_timeout = std::chrono::milliseconds(pc.get_long("offset.flush.timeout.ms"));
+  wc.task_shutdown_timeout =
+      std::chrono::milliseconds(pc.get_long("task.shutdown.graceful.timeout.ms"));
+  wc.rest_request_timeout = std::chrono::milliseconds(pc.get_long("rest.request.timeout.ms"));
+  wc.rest_max_body_bytes = static_cast<std::uint64_t>(pc.get_long("rest.max.body.bytes"));
+  for (const auto& [k, v] : props) {
+    if (!def.find(k) && !known_prefix(k)) wc.unknown_keys.push_back(k);
+  }
+  return wc;
+}
+
+std::string worker_config::worker_id() const {
+  int port = advertised_port != 0 ? advertised_port : rest.port;
+  return advertised_host + ":" + std::to_string(port);
+}
+
+api::config_map worker_config::with_prefix(const std::string& prefix) const {
+  api::config_map out;
+  for (const auto& [k, v] : raw) {
+    if (k.size() > prefix.size() && k.starts_with(prefix)) out[k.substr(prefix.size())] = v;
+  }
+  return out;
+}
+
+clients::client_config worker_config::producer_config() const {
+  clients::client_config c{{"bootstrap.servers", bootstrap_servers}};
+  for (auto& [k, v] : with_prefix("producer.")) c[k] = v;
+  return c;
+}
+
+clients::client_config worker_config::consumer_config() const {
+  clients::client_config c{{"bootstrap.servers", bootstrap_servers}};
+  for (auto& [k, v] : with_prefix("consumer.")) c[k] = v;
+  return c;
+}
+
+}  // namespace ferry::core
