@@ -1,8 +1,9 @@
 # One helper declares every module library, so the dependency direction is written down once:
 #   api <- clients <- storage <- core <- rest <- app;  connectors -> api + clients.
-# -Wno-maybe-uninitialized: GCC 12 reports false positives inside nlohmann::json at -O2.
+# -Wno-maybe-uninitialized, -Wno-restrict: GCC 12 false positives inside nlohmann::json (-O2)
+# and std::string operator+ (-O3, GCC bug 105329).
 set(FERRY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wno-missing-field-initializers
-    -Wno-maybe-uninitialized)
+    -Wno-maybe-uninitialized -Wno-restrict)
 
 function(ferry_module)
   cmake_parse_arguments(M "" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})

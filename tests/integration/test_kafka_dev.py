@@ -1,6 +1,7 @@
 """Integration tests for ferry-kafka-dev, run against the real binary.
 
     /usr/bin/python3 tests/integration/test_kafka_dev.py --binary BUILD/ferry-kafka-dev [-v] [-k name]
+    /usr/bin/python3 tests/integration/test_kafka_dev.py --build-dir BUILD    (as ctest runs it)
 
 Most checks use independent clients (kcat, confluent_kafka) so the broker is not judged only by
 its own control answers. Nothing sleeps for a fixed time: every wait polls a condition against
@@ -28,7 +29,7 @@ try:
 except ImportError:  # the kcat-based tests still run
     confluent_kafka = None
 
-BINARY = os.environ.get("FERRY_KAFKA_DEV", "ferry-kafka-dev")
+BINARY = None  # set from the command line in __main__
 KCAT = shutil.which("kcat")
 BOOTSTRAP_RE = re.compile(r"^127\.0\.0\.1:\d{1,5}(,127\.0\.0\.1:\d{1,5})*$")
 
@@ -278,9 +279,22 @@ class KafkaDevTest(unittest.TestCase):
             self.assertRegex(result.stdout, rf"(?m)^{section}$")
 
 
-if __name__ == "__main__":
+def binary_from_args(argv):
+    """--binary wins, then --build-dir (what ctest passes), then $FERRY_BUILD_DIR, then ./build.
+    Returns (binary path, the arguments left for unittest)."""
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--binary", default=BINARY, help="path to ferry-kafka-dev")
-    options, rest = parser.parse_known_args()
-    BINARY = os.path.abspath(options.binary) if os.sep in options.binary else options.binary
-    unittest.main(argv=[sys.argv[0], *rest])
+    parser.add_argument("--binary", help="path to ferry-kafka-dev")
+    parser.add_argument("--build-dir", default=os.environ.get("FERRY_BUILD_DIR"))
+    options, rest = parser.parse_known_args(argv)
+    if options.binary:
+        return os.path.abspath(options.binary), rest
+    build = options.build_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                              "..", "build")
+    return os.path.abspath(os.path.join(build, "ferry-kafka-dev")), rest
+
+
+if __name__ == "__main__":
+    BINARY, unittest_args = binary_from_args(sys.argv[1:])
+    if not os.access(BINARY, os.X_OK):
+        sys.exit(f"test_kafka_dev: {BINARY} is not an executable; pass --binary or --build-dir")
+    unittest.main(argv=[sys.argv[0], *unittest_args])

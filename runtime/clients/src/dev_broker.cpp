@@ -16,8 +16,8 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -38,7 +38,9 @@ constexpr std::size_t max_errors_per_push = 1000;
 constexpr std::size_t max_line_bytes = 4096;
 constexpr std::size_t max_clients_per_listener = 128;
 // Past this much unsent output, stop reading from a client that sends but never reads.
-constexpr std::size_t max_pending_output = 64 * 1024;
+constexpr std::size_t max_pending_output = std::size_t{64} * 1024;
+// See dev_broker::impl::call_mock_op.
+constexpr std::chrono::microseconds mock_settle_time{200};
 
 // Kafka protocol API keys, indexed by key. Names follow the Kafka protocol guide.
 // clang-format off
@@ -243,6 +245,8 @@ struct dev_broker::impl {
   std::string run(std::string_view line);
   std::uint16_t serve_control(std::uint16_t port);
 
+  template <class Call>
+  rd_kafka_resp_err_t call_mock_op(Call&& call);
   std::string create_topic(std::string_view name, int partitions, int replication_factor);
   std::string broker_id_problem(std::string_view token, std::int32_t& id) const;
   void serve(unique_fd listener);
@@ -291,13 +295,18 @@ dev_broker::impl::impl(const dev_broker_options& options) : broker_count_(option
   }
   bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
 
-  for (const auto& [name, partitions] : options.topics) {
-    std::string result = create_topic(name, partitions, 1);
-    if (!result.starts_with("OK")) {
-      rd_kafka_mock_cluster_destroy(cluster_);
-      rd_kafka_destroy(rk_);
-      throw std::runtime_error("dev broker: topic " + quoted(name) + ": " + result.substr(4));
+  // The destructor does not run for a constructor that throws, so undo by hand.
+  try {
+    for (const auto& [name, partitions] : options.topics) {
+      std::string result = create_topic(name, partitions, 1);
+      if (!result.starts_with("OK")) {
+        throw std::runtime_error("dev broker: topic " + quoted(name) + ": " + result.substr(4));
+      }
     }
+  } catch (...) {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(rk_);
+    throw;
   }
 }
 
@@ -315,6 +324,20 @@ dev_broker::impl::~impl() {
   rd_kafka_destroy(rk_);
 }
 
+// Serializes the mock API calls that go through the mock thread's op queue. librdkafka 2.0.2's
+// mock loop serves that queue before it drains its wake-up pipe, so an op enqueued in between
+// loses its wake-up and waits for the loop's 1 s poll timeout. Concurrent callers hit this often
+// (4 threads on 2 cores: p99 2 s); holding the lock a moment after each call lets the mock thread
+// drain the pipe before the next op is enqueued (same test: p99 under 40 ms). Not needed for the
+// request-error calls, which take the cluster lock directly instead of an op.
+template <class Call>
+rd_kafka_resp_err_t dev_broker::impl::call_mock_op(Call&& call) {
+  std::lock_guard lock(mock_mutex_);
+  rd_kafka_resp_err_t e = call();
+  std::this_thread::sleep_for(mock_settle_time);
+  return e;
+}
+
 std::string dev_broker::impl::create_topic(std::string_view name, int partitions,
                                            int replication_factor) {
   if (auto problem = topic_name_problem(name); !problem.empty()) return err(problem);
@@ -324,11 +347,9 @@ std::string dev_broker::impl::create_topic(std::string_view name, int partitions
   if (replication_factor < 1) return err("replication factor must be at least 1");
   replication_factor = std::min(replication_factor, broker_count_);
   std::string topic(name);
-  rd_kafka_resp_err_t e;
-  {
-    std::lock_guard lock(mock_mutex_);
-    e = rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, replication_factor);
-  }
+  auto e = call_mock_op([&] {
+    return rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, replication_factor);
+  });
   if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
     return err("topic " + quoted(name) + " already exists");
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return err(rd_kafka_err2str(e));
@@ -384,12 +405,11 @@ std::string dev_broker::impl::run(std::string_view line) {
     if (args != 1) return usage(std::string(cmd) + " ID");
     std::int32_t id = 0;
     if (auto problem = broker_id_problem(words[1], id); !problem.empty()) return err(problem);
-    rd_kafka_resp_err_t e;
-    {
-      std::lock_guard lock(mock_mutex_);
-      e = iequals(cmd, "broker-down") ? rd_kafka_mock_broker_set_down(cluster_, id)
-                                      : rd_kafka_mock_broker_set_up(cluster_, id);
-    }
+    bool down = iequals(cmd, "broker-down");
+    auto e = call_mock_op([&] {
+      return down ? rd_kafka_mock_broker_set_down(cluster_, id)
+                  : rd_kafka_mock_broker_set_up(cluster_, id);
+    });
     return e ? err(rd_kafka_err2str(e)) : "OK";
   }
 
@@ -400,11 +420,7 @@ std::string dev_broker::impl::run(std::string_view line) {
     auto ms = parse_int<int>(words[2]);
     // The mock stores microseconds in 64 bits; an hour is already far past any client timeout.
     if (!ms || *ms < 0 || *ms > 3600 * 1000) return err("MS must be 0..3600000");
-    rd_kafka_resp_err_t e;
-    {
-      std::lock_guard lock(mock_mutex_);
-      e = rd_kafka_mock_broker_set_rtt(cluster_, id, *ms);
-    }
+    auto e = call_mock_op([&] { return rd_kafka_mock_broker_set_rtt(cluster_, id, *ms); });
     return e ? err(rd_kafka_err2str(e)) : "OK";
   }
 
@@ -450,10 +466,10 @@ std::string dev_broker::impl::run(std::string_view line) {
     auto e = parse_error(words[2]);
     if (!e) return err("unknown error " + quoted(words[2]));
     std::string topic(words[1]);
-    {
-      std::lock_guard lock(mock_mutex_);
+    call_mock_op([&] {
       rd_kafka_mock_topic_set_error(cluster_, topic.c_str(), *e);
-    }
+      return RD_KAFKA_RESP_ERR_NO_ERROR;
+    });
     return "OK";
   }
 
@@ -468,11 +484,9 @@ std::string dev_broker::impl::run(std::string_view line) {
     std::int32_t id = 0;
     if (auto problem = broker_id_problem(words[3], id); !problem.empty()) return err(problem);
     std::string topic(words[1]);
-    rd_kafka_resp_err_t e;
-    {
-      std::lock_guard lock(mock_mutex_);
-      e = rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), *partition, id);
-    }
+    auto e = call_mock_op([&] {
+      return rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), *partition, id);
+    });
     if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       return err("topic " + quoted(words[1]) + " has no partition " + std::to_string(*partition));
     }
