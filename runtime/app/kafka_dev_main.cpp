@@ -77,8 +77,9 @@ LIMITS
     Each partition keeps only about the last 5 MB or 100000 message sets and silently drops
     older data; keep test partitions below that or consume concurrently.
     No CreateTopics, DeleteTopics or DescribeConfigs: topics are auto-created with 4
-    partitions on first use, or created with --topic or create-topic. topic-error and leader
-    also create a topic they do not know (leader with PARTITION+1 partitions).
+    partitions on first use, or created with --topic or create-topic. An Admin client's
+    CreateTopics times out ("waiting for controller") instead of failing fast. topic-error and
+    leader also create a topic they do not know (leader with PARTITION+1 partitions).
     The replication factor is not honoured: every partition gets min(3, N) replicas.
     No log compaction, no retention by time, no ACLs, no SASL or TLS.
 

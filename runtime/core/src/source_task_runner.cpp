@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/kafka_client.hpp"
 #include "ferry/core/log.hpp"
@@ -92,6 +94,7 @@ void source_task_runner::run() {
 
   auto next_commit = clock::now() + env_.worker->offset_flush_interval;
   bool paused = target_state() == storage::target_state::paused;
+  auto poll_backoff = std::chrono::milliseconds(0);
   while (!stop_requested()) {
     bool want_pause = target_state() == storage::target_state::paused;
     if (want_pause != paused) {
@@ -101,7 +104,23 @@ void source_task_runner::run() {
     if (paused) {
       rd_kafka_poll(producer.get(), 100);
     } else {
-      auto records = task->poll();
+      std::vector<api::source_record> records;
+      try {
+        records = task->poll();
+        if (poll_backoff.count() > 0) {
+          log::info(k_log, "Reading from the source works again");
+          poll_backoff = std::chrono::milliseconds(0);
+        }
+      } catch (const api::retriable_error& e) {
+        // The source is unreachable or busy: keep delivering and committing what is in flight,
+        // retry the read with backoff, never fail the task for it.
+        poll_backoff = std::clamp(poll_backoff * 2, std::chrono::milliseconds(100),
+                                  std::chrono::milliseconds(5000));
+        log::warn(k_log, "Reading from the source failed, retrying in ", poll_backoff.count(),
+                  " ms: ", e.what());
+        rd_kafka_poll(producer.get(), 0);
+        pause_for(poll_backoff);
+      }
       for (auto& r : records) {
         auto key = key_converter->from_connect(r.topic, r.key, r.key_schema);
         auto value = value_converter->from_connect(r.topic, r.value, r.value_schema);
