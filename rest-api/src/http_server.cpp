@@ -109,6 +109,13 @@ net::awaitable<void> http_server::impl::session(tcp::socket socket) {
     parser.body_limit(options.body_limit);
     stream.expires_after(k_idle_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+    if (hec == bhttp::error::body_limit) {  // Content-Length already over the limit
+      co_await reject(stream, 413,
+                      "Request body is larger than the limit of " +
+                          std::to_string(options.body_limit) + " bytes",
+                      parser.get().version());
+      break;
+    }
     if (hec) {
       if (hec != bhttp::error::end_of_stream && hec != beast::error::timeout &&
           hec != net::error::connection_reset && hec != net::error::eof) {
