@@ -17,8 +17,10 @@ class unsupported_media_type : public core::herder_error {
 json parse_body(const http_request& req) {
   if (req.body.empty()) throw bad_request_error("Request body is empty; expected a JSON document");
   if (req.content_type.find("json") == std::string::npos) {
-    throw unsupported_media_type("HTTP 415 Unsupported Media Type: send the body with "
-                                 "Content-Type: application/json (got '" + req.content_type + "')");
+    throw unsupported_media_type(
+        "HTTP 415 Unsupported Media Type: send the body with "
+        "Content-Type: application/json (got '" +
+        req.content_type + "')");
   }
   try {
     return json::parse(req.body);

@@ -182,7 +182,9 @@ net::awaitable<void> http_server::impl::session(tcp::socket socket) {
 http_server::http_server(http_server_options options, http_handler handler)
     : impl_(std::make_unique<impl>(std::move(options), std::move(handler))) {}
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
 
 void http_server::start() {
   auto& s = *impl_;
@@ -227,6 +229,8 @@ void http_server::stop() {
   s.pool.join();
 }
 
-std::uint16_t http_server::port() const { return impl_->port; }
+std::uint16_t http_server::port() const {
+  return impl_->port;
+}
 
 }  // namespace ferry::rest

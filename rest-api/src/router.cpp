@@ -138,8 +138,8 @@ http_response router::handle(const http_request& request) const {
     }
   }
   if (path_known) {
-    auto resp = http_response::error(405, "HTTP " + request.method + " is not allowed on " +
-                                              request.path);
+    auto resp =
+        http_response::error(405, "HTTP " + request.method + " is not allowed on " + request.path);
     std::string allow;
     for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
     resp.headers.emplace_back("Allow", allow);

@@ -71,13 +71,12 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals) {
 
   rest::router router;
   rest::add_connect_routes(router, herder);
-  rest::http_server server(
-      {.host = config->rest.host,
-       .port = config->rest.port,
-       .body_limit = config->rest_max_body_bytes,
-       .io_threads = 2,
-       .handler_threads = 8},
-      [&router](const rest::http_request& r) { return router.handle(r); });
+  rest::http_server server({.host = config->rest.host,
+                            .port = config->rest.port,
+                            .body_limit = config->rest_max_body_bytes,
+                            .io_threads = 2,
+                            .handler_threads = 8},
+                           [&router](const rest::http_request& r) { return router.handle(r); });
 
   herder.start();
   server.start();

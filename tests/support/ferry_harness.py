@@ -520,8 +520,10 @@ def dump_on_failure(testcase, *things):
     when `testcase` failed. Register it after the cleanups that stop them: cleanups run last
     in, first out, so the logs are dumped while everything is still there."""
     def dump():
-        outcome = getattr(testcase, "_outcome", None)
-        if outcome is None or getattr(outcome, "success", True):
+        # Inside a cleanup, unittest resets _outcome.success; the result lists are reliable.
+        result = getattr(getattr(testcase, "_outcome", None), "result", None)
+        failed = [t for t, _ in getattr(result, "failures", []) + getattr(result, "errors", [])]
+        if not any(t is testcase for t in failed):
             return
         for t in things:
             if isinstance(t, Worker):

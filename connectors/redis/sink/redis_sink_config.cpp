@@ -16,22 +16,31 @@ const api::config_def& redis_sink_config_def() {
     api::config_def d;
     define_connection_keys(d);
     const std::string g = "Redis sink";
-    d.define({.name = "redis.type", .type = config_type::string, .default_value = "STREAM",
+    d.define({.name = "redis.type",
+              .type = config_type::string,
+              .default_value = "STREAM",
               .importance = importance_level::high,
               .doc = "How records are written: STRING (SET), HASH (HSET), STREAM (XADD), LIST "
                      "(RPUSH of the record key), SET (SADD of the record key), ZSET (ZADD of "
                      "the record key with the value as score).",
               .group = g,
               .validate = api::one_of({"STRING", "HASH", "STREAM", "LIST", "SET", "ZSET"})});
-    d.define({.name = "redis.keyspace", .type = config_type::string, .default_value = "${topic}",
+    d.define({.name = "redis.keyspace",
+              .type = config_type::string,
+              .default_value = "${topic}",
               .importance = importance_level::medium,
               .doc = "Key prefix (STRING, HASH) or key (collections, STREAM); ${topic} is "
                      "replaced by the record's topic. Empty: the record key alone.",
               .group = g});
-    d.define({.name = "redis.separator", .type = config_type::string, .default_value = ":",
-              .importance = importance_level::low, .doc = "Between keyspace and record key.",
+    d.define({.name = "redis.separator",
+              .type = config_type::string,
+              .default_value = ":",
+              .importance = importance_level::low,
+              .doc = "Between keyspace and record key.",
               .group = g});
-    d.define({.name = "redis.key.ttl", .type = config_type::long_, .default_value = "-1",
+    d.define({.name = "redis.key.ttl",
+              .type = config_type::long_,
+              .default_value = "-1",
               .importance = importance_level::medium,
               .doc = "Seconds to live for written keys, set atomically with the write; -1: none.",
               .group = g,
@@ -40,9 +49,12 @@ const api::config_def& redis_sink_config_def() {
                 if (n && *n != -1 && *n <= 0) return "must be -1 or a positive number of seconds";
                 return std::nullopt;
               }});
-    d.define({.name = "redis.multiexec", .type = config_type::boolean, .default_value = "false",
+    d.define({.name = "redis.multiexec",
+              .type = config_type::boolean,
+              .default_value = "false",
               .importance = importance_level::low,
-              .doc = "Wrap each batch in MULTI/EXEC so it applies all at once.", .group = g});
+              .doc = "Wrap each batch in MULTI/EXEC so it applies all at once.",
+              .group = g});
     return d;
   }();
   return def;
@@ -55,13 +67,20 @@ redis_sink_config redis_sink_config::parse(const api::config_map& config) {
   auto type = pc.get_string("redis.type");
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char ch) { return std::toupper(ch); });
-  if (type == "STRING") c.type = sink_type::string;
-  else if (type == "HASH") c.type = sink_type::hash;
-  else if (type == "STREAM") c.type = sink_type::stream;
-  else if (type == "LIST") c.type = sink_type::list;
-  else if (type == "SET") c.type = sink_type::set;
-  else if (type == "ZSET") c.type = sink_type::zset;
-  else throw api::config_error("Unknown redis.type " + type);
+  if (type == "STRING")
+    c.type = sink_type::string;
+  else if (type == "HASH")
+    c.type = sink_type::hash;
+  else if (type == "STREAM")
+    c.type = sink_type::stream;
+  else if (type == "LIST")
+    c.type = sink_type::list;
+  else if (type == "SET")
+    c.type = sink_type::set;
+  else if (type == "ZSET")
+    c.type = sink_type::zset;
+  else
+    throw api::config_error("Unknown redis.type " + type);
   c.keyspace = pc.get_string("redis.keyspace");
   c.separator = pc.get_string("redis.separator");
   c.ttl_seconds = pc.get_long("redis.key.ttl");

@@ -18,7 +18,7 @@ struct redis_sink_config {
   sink_type type = sink_type::stream;
   std::string keyspace = "${topic}";  // key template; ${topic} is the record's topic
   std::string separator = ":";
-  std::int64_t ttl_seconds = -1;      // redis.key.ttl; -1: none
+  std::int64_t ttl_seconds = -1;  // redis.key.ttl; -1: none
   bool multiexec = false;
 
   static redis_sink_config parse(const api::config_map& config);  // throws api::config_error

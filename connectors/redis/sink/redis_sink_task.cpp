@@ -24,9 +24,9 @@ const json& as_object(const json& v, json& holder, const api::sink_record& r, co
     holder = json::parse(v.get_ref<const std::string&>(), nullptr, false);
     if (holder.is_object()) return holder;
   }
-  throw api::data_error(std::string(what) + " needs a map or struct value; record " + r.topic + "-" +
-                        std::to_string(r.partition) + "@" + std::to_string(r.offset) + " has " +
-                        std::string(v.type_name()));
+  throw api::data_error(std::string(what) + " needs a map or struct value; record " + r.topic +
+                        "-" + std::to_string(r.partition) + "@" + std::to_string(r.offset) +
+                        " has " + std::string(v.type_name()));
 }
 
 bool is_retriable(std::string_view error) {
@@ -201,6 +201,8 @@ void redis_sink_task::put(std::span<const api::sink_record> records) {
   }
 }
 
-void redis_sink_task::stop() { connection_.reset(); }
+void redis_sink_task::stop() {
+  connection_.reset();
+}
 
 }  // namespace ferry::redis

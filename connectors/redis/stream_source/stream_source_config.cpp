@@ -13,25 +13,40 @@ const api::config_def& stream_source_config_def() {
     api::config_def d;
     define_connection_keys(d);
     const std::string g = "Redis stream source";
-    d.define({.name = "redis.stream.name", .type = config_type::list,
-              .default_value = std::nullopt, .importance = importance_level::high,
-              .doc = "Stream key(s) to read, comma-separated; spread over the tasks.", .group = g,
+    d.define({.name = "redis.stream.name",
+              .type = config_type::list,
+              .default_value = std::nullopt,
+              .importance = importance_level::high,
+              .doc = "Stream key(s) to read, comma-separated; spread over the tasks.",
+              .group = g,
               .validate = api::non_empty()});
-    d.define({.name = "redis.stream.offset", .type = config_type::string, .default_value = "0-0",
+    d.define({.name = "redis.stream.offset",
+              .type = config_type::string,
+              .default_value = "0-0",
               .importance = importance_level::medium,
               .doc = "Entry id after which a stream with no stored offset is read; 0-0 reads it "
                      "from the start, $ only new entries.",
               .group = g});
-    d.define({.name = "redis.stream.block", .type = config_type::long_, .default_value = "100",
+    d.define({.name = "redis.stream.block",
+              .type = config_type::long_,
+              .default_value = "100",
               .importance = importance_level::low,
-              .doc = "Milliseconds XREAD blocks waiting for entries.", .group = g,
+              .doc = "Milliseconds XREAD blocks waiting for entries.",
+              .group = g,
               .validate = api::in_range(1, 5000)});
-    d.define({.name = "batch.size", .type = config_type::int_, .default_value = "500",
-              .importance = importance_level::medium, .doc = "Entries read per XREAD, per stream.",
-              .group = g, .validate = api::in_range(1, 100000)});
-    d.define({.name = "topic", .type = config_type::string, .default_value = "${stream}",
+    d.define({.name = "batch.size",
+              .type = config_type::int_,
+              .default_value = "500",
+              .importance = importance_level::medium,
+              .doc = "Entries read per XREAD, per stream.",
+              .group = g,
+              .validate = api::in_range(1, 100000)});
+    d.define({.name = "topic",
+              .type = config_type::string,
+              .default_value = "${stream}",
               .importance = importance_level::high,
-              .doc = "Target topic; ${stream} is replaced by the stream key.", .group = g,
+              .doc = "Target topic; ${stream} is replaced by the stream key.",
+              .group = g,
               .validate = api::non_empty()});
     return d;
   }();

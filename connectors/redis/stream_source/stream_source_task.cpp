@@ -68,8 +68,8 @@ std::vector<api::source_record> stream_source_task::poll() {
   std::vector<api::source_record> out;
   if (reply.is_nil()) return out;
   if (reply.is_error()) {
-    throw api::connect_error("XREAD on " + config_.streams.front() + " failed: " +
-                             std::string(reply.str()));
+    throw api::connect_error("XREAD on " + config_.streams.front() +
+                             " failed: " + std::string(reply.str()));
   }
   for (std::size_t s = 0; s < reply.size(); ++s) {
     auto stream_reply = reply[s];
@@ -106,6 +106,8 @@ std::vector<api::source_record> stream_source_task::poll() {
   return out;
 }
 
-void stream_source_task::stop() { connection_.reset(); }
+void stream_source_task::stop() {
+  connection_.reset();
+}
 
 }  // namespace ferry::redis

@@ -11,23 +11,34 @@ namespace ferry::api {
 
 std::string to_string(config_type t) {
   switch (t) {
-    case config_type::boolean: return "BOOLEAN";
-    case config_type::string: return "STRING";
-    case config_type::int_: return "INT";
-    case config_type::long_: return "LONG";
-    case config_type::double_: return "DOUBLE";
-    case config_type::list: return "LIST";
-    case config_type::class_: return "CLASS";
-    case config_type::password: return "PASSWORD";
+    case config_type::boolean:
+      return "BOOLEAN";
+    case config_type::string:
+      return "STRING";
+    case config_type::int_:
+      return "INT";
+    case config_type::long_:
+      return "LONG";
+    case config_type::double_:
+      return "DOUBLE";
+    case config_type::list:
+      return "LIST";
+    case config_type::class_:
+      return "CLASS";
+    case config_type::password:
+      return "PASSWORD";
   }
   return "STRING";
 }
 
 std::string to_string(importance_level i) {
   switch (i) {
-    case importance_level::high: return "HIGH";
-    case importance_level::medium: return "MEDIUM";
-    case importance_level::low: return "LOW";
+    case importance_level::high:
+      return "HIGH";
+    case importance_level::medium:
+      return "MEDIUM";
+    case importance_level::low:
+      return "LOW";
   }
   return "MEDIUM";
 }
@@ -243,14 +254,16 @@ std::string parsed_config::get_string(const std::string& name) const {
 std::int64_t parsed_config::get_long(const std::string& name) const {
   const auto* s = lookup(name);
   auto v = parse_long(*s);
-  if (!v) throw config_error("Invalid value " + *s + " for configuration " + name + ": not a number");
+  if (!v)
+    throw config_error("Invalid value " + *s + " for configuration " + name + ": not a number");
   return *v;
 }
 
 double parsed_config::get_double(const std::string& name) const {
   const auto* s = lookup(name);
   auto v = parse_double(*s);
-  if (!v) throw config_error("Invalid value " + *s + " for configuration " + name + ": not a number");
+  if (!v)
+    throw config_error("Invalid value " + *s + " for configuration " + name + ": not a number");
   return *v;
 }
 

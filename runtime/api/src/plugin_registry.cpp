@@ -32,8 +32,8 @@ void plugin_registry::add(connector_plugin plugin) {
   names.push_back(plugin.class_name);
   for (const auto& existing : plugins_) {
     for (const auto& n : names) {
-      if (n == existing.class_name ||
-          std::find(existing.aliases.begin(), existing.aliases.end(), n) != existing.aliases.end()) {
+      if (n == existing.class_name || std::find(existing.aliases.begin(), existing.aliases.end(),
+                                                n) != existing.aliases.end()) {
         throw std::logic_error("connector plugin registered twice: " + n);
       }
     }

@@ -30,11 +30,17 @@ kafka_handle make_client(rd_kafka_type_t type, kafka_conf conf) {
 
 }  // namespace
 
-kafka_handle make_producer(kafka_conf conf) { return make_client(RD_KAFKA_PRODUCER, std::move(conf)); }
+kafka_handle make_producer(kafka_conf conf) {
+  return make_client(RD_KAFKA_PRODUCER, std::move(conf));
+}
 
-kafka_handle make_consumer(kafka_conf conf) { return make_client(RD_KAFKA_CONSUMER, std::move(conf)); }
+kafka_handle make_consumer(kafka_conf conf) {
+  return make_client(RD_KAFKA_CONSUMER, std::move(conf));
+}
 
-std::string kafka_error_text(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
+std::string kafka_error_text(rd_kafka_resp_err_t err) {
+  return rd_kafka_err2str(err);
+}
 
 std::vector<std::int64_t> topic_end_offsets(rd_kafka_t* rk, const std::string& topic,
                                             std::chrono::milliseconds timeout) {

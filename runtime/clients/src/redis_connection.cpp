@@ -18,10 +18,14 @@ using clock = std::chrono::steady_clock;
 
 std::string redis_reply_view::describe() const {
   switch (r_->type) {
-    case REDIS_REPLY_NIL: return "(nil)";
-    case REDIS_REPLY_INTEGER: return std::to_string(r_->integer);
-    case REDIS_REPLY_ARRAY: return "(array of " + std::to_string(r_->elements) + ")";
-    default: return std::string(str());
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r_->integer);
+    case REDIS_REPLY_ARRAY:
+      return "(array of " + std::to_string(r_->elements) + ")";
+    default:
+      return std::string(str());
   }
 }
 
@@ -52,7 +56,9 @@ void redis_pipeline::add(const std::vector<std::string_view>& args) {
 
 redis_connection::redis_connection(redis_endpoint endpoint) : endpoint_(std::move(endpoint)) {}
 
-redis_connection::~redis_connection() { close(); }
+redis_connection::~redis_connection() {
+  close();
+}
 
 void redis_connection::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -90,8 +96,8 @@ void redis_connection::connect() {
   addrinfo* res = nullptr;
   auto port = std::to_string(endpoint_.port);
   if (int rc = ::getaddrinfo(endpoint_.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    throw redis_io_error("Redis at " + endpoint_.address() + ": cannot resolve host: " +
-                         gai_strerror(rc));
+    throw redis_io_error("Redis at " + endpoint_.address() +
+                         ": cannot resolve host: " + gai_strerror(rc));
   }
   std::string last_error = "no address";
   for (auto* ai = res; ai; ai = ai->ai_next) {

@@ -11,34 +11,55 @@ namespace {
 
 api::config_def make_common(api::connector_type type) {
   api::config_def d;
-  d.define({.name = "name", .type = config_type::string, .default_value = std::nullopt,
-            .importance = importance_level::high, .doc = "Globally unique name of the connector.",
+  d.define({.name = "name",
+            .type = config_type::string,
+            .default_value = std::nullopt,
+            .importance = importance_level::high,
+            .doc = "Globally unique name of the connector.",
             .validate = api::non_empty()});
-  d.define({.name = "connector.class", .type = config_type::string, .default_value = std::nullopt,
+  d.define({.name = "connector.class",
+            .type = config_type::string,
+            .default_value = std::nullopt,
             .importance = importance_level::high,
             .doc = "Class name or alias of the connector (e.g. ferry.redis.RedisSinkConnector)."});
-  d.define({.name = "tasks.max", .type = config_type::int_, .default_value = "1",
-            .importance = importance_level::high, .doc = "Maximum number of tasks.",
+  d.define({.name = "tasks.max",
+            .type = config_type::int_,
+            .default_value = "1",
+            .importance = importance_level::high,
+            .doc = "Maximum number of tasks.",
             .validate = api::at_least(1)});
   auto converter_check = [](const std::string& v) -> std::optional<std::string> {
     if (v.empty() || is_known_converter(v)) return std::nullopt;
     return "Class " + v + " could not be found.";
   };
-  d.define({.name = "key.converter", .type = config_type::class_, .default_value = "",
+  d.define({.name = "key.converter",
+            .type = config_type::class_,
+            .default_value = "",
             .importance = importance_level::low,
             .doc = "Key converter for this connector; the worker's when empty.",
             .validate = converter_check});
-  d.define({.name = "value.converter", .type = config_type::class_, .default_value = "",
+  d.define({.name = "value.converter",
+            .type = config_type::class_,
+            .default_value = "",
             .importance = importance_level::low,
             .doc = "Value converter for this connector; the worker's when empty.",
             .validate = converter_check});
-  d.define({.name = "header.converter", .type = config_type::class_, .default_value = "",
-            .importance = importance_level::low, .doc = "Header converter for this connector."});
+  d.define({.name = "header.converter",
+            .type = config_type::class_,
+            .default_value = "",
+            .importance = importance_level::low,
+            .doc = "Header converter for this connector."});
   if (type == api::connector_type::sink) {
-    d.define({.name = "topics", .type = config_type::list, .default_value = "",
-              .importance = importance_level::high, .doc = "Topics to consume."});
-    d.define({.name = "topics.regex", .type = config_type::string, .default_value = "",
-              .importance = importance_level::high, .doc = "Regular expression of topics to consume."});
+    d.define({.name = "topics",
+              .type = config_type::list,
+              .default_value = "",
+              .importance = importance_level::high,
+              .doc = "Topics to consume."});
+    d.define({.name = "topics.regex",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::high,
+              .doc = "Regular expression of topics to consume."});
   }
   return d;
 }
@@ -64,8 +85,9 @@ std::vector<api::config_value> validate_connector_config(const api::connector_pl
         v.errors.push_back("Must configure one of topics or topics.regex");
       }
       if (v.name == "topics.regex" && !topics.empty() && regex) {
-        v.errors.push_back("topics and topics.regex are mutually exclusive options, but both are "
-                           "set.");
+        v.errors.push_back(
+            "topics and topics.regex are mutually exclusive options, but both are "
+            "set.");
       }
     }
   }

@@ -97,8 +97,10 @@ class json_converter final : public converter {
     try {
       parsed = json::parse(data, data + size);
     } catch (const json::exception& e) {
-      throw api::data_error("Converting byte[] to Kafka Connect data failed due to serialization "
-                            "error of topic " + topic + ": " + e.what());
+      throw api::data_error(
+          "Converting byte[] to Kafka Connect data failed due to serialization "
+          "error of topic " +
+          topic + ": " + e.what());
     }
     if (!schemas_enable_) return {std::move(parsed), nullptr};
     if (!parsed.is_object() || parsed.size() != 2 || !parsed.contains("schema") ||
@@ -149,15 +151,26 @@ std::unique_ptr<converter> make_converter(const std::string& class_name,
 json infer_schema(const json& value) {
   json s = json::object();
   switch (value.type()) {
-    case json::value_t::boolean: s["type"] = "boolean"; break;
+    case json::value_t::boolean:
+      s["type"] = "boolean";
+      break;
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: s["type"] = "int64"; break;
-    case json::value_t::number_float: s["type"] = "double"; break;
-    case json::value_t::string: s["type"] = "string"; break;
-    case json::value_t::binary: s["type"] = "bytes"; break;
+    case json::value_t::number_unsigned:
+      s["type"] = "int64";
+      break;
+    case json::value_t::number_float:
+      s["type"] = "double";
+      break;
+    case json::value_t::string:
+      s["type"] = "string";
+      break;
+    case json::value_t::binary:
+      s["type"] = "bytes";
+      break;
     case json::value_t::array:
       s["type"] = "array";
-      s["items"] = value.empty() ? json{{"type", "string"}, {"optional", true}} : infer_schema(value[0]);
+      s["items"] =
+          value.empty() ? json{{"type", "string"}, {"optional", true}} : infer_schema(value[0]);
       break;
     case json::value_t::object: {
       s["type"] = "struct";
@@ -190,7 +203,8 @@ std::string base64_encode(std::string_view in) {
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
     unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
     out += k_b64[(v >> 18) & 63];
     out += k_b64[(v >> 12) & 63];
     out += k_b64[(v >> 6) & 63];

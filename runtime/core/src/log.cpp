@@ -15,18 +15,27 @@ std::mutex g_write_mutex;
 
 const char* name(level l) {
   switch (l) {
-    case level::trace: return "TRACE";
-    case level::debug: return "DEBUG";
-    case level::info: return "INFO ";
-    case level::warn: return "WARN ";
-    case level::error: return "ERROR";
+    case level::trace:
+      return "TRACE";
+    case level::debug:
+      return "DEBUG";
+    case level::info:
+      return "INFO ";
+    case level::warn:
+      return "WARN ";
+    case level::error:
+      return "ERROR";
   }
   return "INFO ";
 }
 }  // namespace
 
-void set_level(level l) { g_level.store(l, std::memory_order_relaxed); }
-level current_level() { return g_level.load(std::memory_order_relaxed); }
+void set_level(level l) {
+  g_level.store(l, std::memory_order_relaxed);
+}
+level current_level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 bool parse_level(std::string_view text, level& out) {
   for (auto l : {level::trace, level::debug, level::info, level::warn, level::error}) {
@@ -40,7 +49,9 @@ bool parse_level(std::string_view text, level& out) {
   return false;
 }
 
-void set_thread_context(std::string context) { t_context = std::move(context); }
+void set_thread_context(std::string context) {
+  t_context = std::move(context);
+}
 
 void write(level l, std::string_view logger, std::string_view message) {
   using namespace std::chrono;

@@ -33,10 +33,18 @@ std::string unescape(const std::string& s, int line_no) {
     }
     char n = s[++i];
     switch (n) {
-      case 't': out.push_back('\t'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 'f': out.push_back('\f'); break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
       case 'u': {
         unsigned cp = 0;
         for (int k = 1; k <= 4; ++k) {
@@ -46,9 +54,12 @@ std::string unescape(const std::string& s, int line_no) {
           }
           char h = s[i + k];
           cp <<= 4;
-          if (h >= '0' && h <= '9') cp |= static_cast<unsigned>(h - '0');
-          else if (h >= 'a' && h <= 'f') cp |= static_cast<unsigned>(h - 'a' + 10);
-          else if (h >= 'A' && h <= 'F') cp |= static_cast<unsigned>(h - 'A' + 10);
+          if (h >= '0' && h <= '9')
+            cp |= static_cast<unsigned>(h - '0');
+          else if (h >= 'a' && h <= 'f')
+            cp |= static_cast<unsigned>(h - 'a' + 10);
+          else if (h >= 'A' && h <= 'F')
+            cp |= static_cast<unsigned>(h - 'A' + 10);
           else
             throw std::invalid_argument("line " + std::to_string(line_no) +
                                         ": malformed \\uXXXX escape");
@@ -57,13 +68,17 @@ std::string unescape(const std::string& s, int line_no) {
         i += 4;
         break;
       }
-      default: out.push_back(n); break;
+      default:
+        out.push_back(n);
+        break;
     }
   }
   return out;
 }
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\f'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\f';
+}
 
 }  // namespace
 

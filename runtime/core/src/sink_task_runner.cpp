@@ -54,8 +54,8 @@ void sink_task_runner::commit(bool sync) {
   if (current_.empty()) return;
   auto offsets = sink_->pre_commit(current_);
   if (offsets.empty()) return;
-  clients::topic_partition_list list(rd_kafka_topic_partition_list_new(
-      static_cast<int>(offsets.size())));
+  clients::topic_partition_list list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, off] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
   }
@@ -68,8 +68,8 @@ void sink_task_runner::commit(bool sync) {
 void sink_task_runner::set_paused(bool paused) {
   if (paused == paused_) return;
   paused_ = paused;
-  clients::topic_partition_list list(rd_kafka_topic_partition_list_new(
-      static_cast<int>(assignment_.size())));
+  clients::topic_partition_list list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
   for (const auto& tp : assignment_) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
   }
@@ -92,7 +92,8 @@ void sink_task_runner::run() {
   config["client.id"] = "connector-consumer-" + connector_ + "-" + std::to_string(task_);
   std::vector<std::string> ignored;
   auto conf = clients::make_kafka_conf(config, &ignored);
-  for (const auto& k : ignored) log::warn(k_log, "Consumer setting ", k, " is unknown to librdkafka; ignored");
+  for (const auto& k : ignored)
+    log::warn(k_log, "Consumer setting ", k, " is unknown to librdkafka; ignored");
   rd_kafka_conf_set_rebalance_cb(conf.get(), &sink_task_runner::on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
   auto consumer = clients::make_consumer(std::move(conf));
@@ -147,12 +148,12 @@ void sink_task_runner::run() {
         r.topic = rd_kafka_topic_name(msg->rkt);
         r.partition = msg->partition;
         r.offset = msg->offset;
-        auto k = key_converter->to_connect(r.topic, static_cast<const char*>(msg->key),
-                                           msg->key_len);
+        auto k =
+            key_converter->to_connect(r.topic, static_cast<const char*>(msg->key), msg->key_len);
         r.key = std::move(k.value);
         r.key_schema = std::move(k.schema);
-        auto v = value_converter->to_connect(r.topic, static_cast<const char*>(msg->payload),
-                                             msg->len);
+        auto v =
+            value_converter->to_connect(r.topic, static_cast<const char*>(msg->payload), msg->len);
         r.value = std::move(v.value);
         r.value_schema = std::move(v.schema);
         rd_kafka_timestamp_type_t tstype;
@@ -163,9 +164,9 @@ void sink_task_runner::run() {
           const void* val;
           size_t size;
           for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; ++i) {
-            r.headers.push_back(
-                {name, val ? std::optional<std::string>(std::string(static_cast<const char*>(val), size))
-                           : std::nullopt});
+            r.headers.push_back({name, val ? std::optional<std::string>(
+                                                 std::string(static_cast<const char*>(val), size))
+                                           : std::nullopt});
           }
         }
         batch.push_back(std::move(r));

@@ -69,7 +69,8 @@ void source_task_runner::run() {
   config["client.id"] = "connector-producer-" + connector_ + "-" + std::to_string(task_);
   std::vector<std::string> ignored;
   auto conf = clients::make_kafka_conf(config, &ignored);
-  for (const auto& k : ignored) log::warn(k_log, "Producer setting ", k, " is unknown to librdkafka; ignored");
+  for (const auto& k : ignored)
+    log::warn(k_log, "Producer setting ", k, " is unknown to librdkafka; ignored");
   rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), &delivery);
   auto producer = clients::make_producer(std::move(conf));
@@ -83,8 +84,8 @@ void source_task_runner::run() {
 
   submitted_records submitted;
   auto commit_offsets = [&] {
-    auto offsets = submitted.take_committable(
-        [&](const api::source_record& r) { task->commit_record(r); });
+    auto offsets =
+        submitted.take_committable([&](const api::source_record& r) { task->commit_record(r); });
     if (!offsets.empty()) env_.offsets->put(connector_, offsets);
     task->commit();
   };
@@ -174,8 +175,8 @@ void source_task_runner::run() {
 
   // Graceful stop: deliver what was produced (bounded), commit what was acknowledged.
   task->stop();
-  auto err = rd_kafka_flush(producer.get(),
-                            static_cast<int>(env_.worker->offset_flush_timeout.count()));
+  auto err =
+      rd_kafka_flush(producer.get(), static_cast<int>(env_.worker->offset_flush_timeout.count()));
   if (err) {
     log::warn(k_log, "Not every record was acknowledged before shutdown (", submitted.outstanding(),
               " outstanding); they will be re-read on restart");

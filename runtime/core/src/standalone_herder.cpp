@@ -40,15 +40,17 @@ standalone_herder::standalone_herder(const api::plugin_registry& registry,
                                      task_environment env)
     : registry_(registry), configs_(std::move(configs)), env_(env), worker_(std::move(env)) {}
 
-standalone_herder::~standalone_herder() { stop(); }
+standalone_herder::~standalone_herder() {
+  stop();
+}
 
 void standalone_herder::start() {
   control_thread_ = std::thread([this] { control_loop(); });
   submit([this] {
     for (auto& [name, entry] : configs_->snapshot()) {
-      const auto* plugin = registry_.find(entry.config.count("connector.class")
-                                              ? entry.config.at("connector.class")
-                                              : std::string{});
+      const auto* plugin =
+          registry_.find(entry.config.count("connector.class") ? entry.config.at("connector.class")
+                                                               : std::string{});
       if (!plugin) {
         log::error(k_log, "Stored connector ", name, " names an unknown class; not started");
         continue;
@@ -112,7 +114,8 @@ auto standalone_herder::submit(F f) -> decltype(f()) {
   return future.get();
 }
 
-const api::connector_plugin& standalone_herder::require_plugin(const api::config_map& config) const {
+const api::connector_plugin& standalone_herder::require_plugin(
+    const api::config_map& config) const {
   auto it = config.find("connector.class");
   if (it == config.end() || api::trim(it->second).empty()) {
     throw bad_request_error("Connector config " + json(config).dump() +
@@ -122,8 +125,10 @@ const api::connector_plugin& standalone_herder::require_plugin(const api::config
   if (!plugin) {
     std::string known;
     for (const auto& p : registry_.plugins()) known += (known.empty() ? "" : ", ") + p.class_name;
-    throw bad_request_error("Failed to find any class that implements Connector and which name "
-                            "matches " + it->second + ", available connectors are: " + known);
+    throw bad_request_error(
+        "Failed to find any class that implements Connector and which name "
+        "matches " +
+        it->second + ", available connectors are: " + known);
   }
   return *plugin;
 }
@@ -209,8 +214,8 @@ json standalone_herder::task_configs(const std::string& name) {
   auto r = require(name);
   json out = json::array();
   for (std::size_t i = 0; i < r.tasks.size(); ++i) {
-    out.push_back({{"id", {{"connector", name}, {"task", static_cast<int>(i)}}},
-                   {"config", r.tasks[i]}});
+    out.push_back(
+        {{"id", {{"connector", name}, {"task", static_cast<int>(i)}}}, {"config", r.tasks[i]}});
   }
   return out;
 }
@@ -218,7 +223,8 @@ json standalone_herder::task_configs(const std::string& name) {
 json standalone_herder::connector_plugins() {
   json out = json::array();
   for (const auto& p : registry_.plugins()) {
-    out.push_back({{"class", p.class_name}, {"type", api::to_string(p.type)}, {"version", p.version}});
+    out.push_back(
+        {{"class", p.class_name}, {"type", api::to_string(p.type)}, {"version", p.version}});
     for (const auto& a : p.aliases) {
       out.push_back({{"class", a}, {"type", api::to_string(p.type)}, {"version", p.version}});
     }
@@ -272,7 +278,8 @@ put_result standalone_herder::put_connector_config(
       std::lock_guard lock(mutex_);
       auto it = connectors_.find(name);
       existed = it != connectors_.end();
-      if (existed && !allow_replace) throw already_exists_error("Connector " + name + " already exists");
+      if (existed && !allow_replace)
+        throw already_exists_error("Connector " + name + " already exists");
       if (existed) state = it->second.state;
     }
     configs_->put_connector(name, config, state);

@@ -57,13 +57,14 @@ std::unique_ptr<converter> task_runner::make_task_converter(bool is_key) const {
   if (it != connector_config_.end() && !it->second.empty()) {
     api::config_map settings;
     for (const auto& [k, v] : connector_config_) {
-      if (k.size() > key.size() + 1 && k.starts_with(key + ".")) settings[k.substr(key.size() + 1)] = v;
+      if (k.size() > key.size() + 1 && k.starts_with(key + "."))
+        settings[k.substr(key.size() + 1)] = v;
     }
     return make_converter(it->second, settings, is_key);
   }
   auto wit = env_.worker->raw.find(key);
-  std::string cls = wit != env_.worker->raw.end() ? wit->second
-                                                  : "org.apache.kafka.connect.json.JsonConverter";
+  std::string cls =
+      wit != env_.worker->raw.end() ? wit->second : "org.apache.kafka.connect.json.JsonConverter";
   return make_converter(cls, env_.worker->with_prefix(key + "."), is_key);
 }
 
@@ -73,11 +74,10 @@ void task_runner::set_target_state(storage::target_state s) {
 }
 
 void task_runner::report(storage::connector_state state, const std::string& trace) {
-  env_.statuses->put_task(connector_, task_,
-                          storage::status{.state = state,
-                                          .trace = trace,
-                                          .worker_id = env_.worker->worker_id(),
-                                          .generation = 0});
+  env_.statuses->put_task(
+      connector_, task_,
+      storage::status{
+          .state = state, .trace = trace, .worker_id = env_.worker->worker_id(), .generation = 0});
 }
 
 void task_runner::pause_for(std::chrono::milliseconds d) {

@@ -45,17 +45,16 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
   void set_target_state(storage::target_state s) {
     std::lock_guard lock(mutex_);
     state_ = s;
-    if (started_ && !failed_) report(state_ == storage::target_state::paused
-                                         ? storage::connector_state::paused
-                                         : storage::connector_state::running);
+    if (started_ && !failed_)
+      report(state_ == storage::target_state::paused ? storage::connector_state::paused
+                                                     : storage::connector_state::running);
   }
 
  private:
   void report(storage::connector_state s, const std::string& trace = {}) {
-    env_.statuses->put_connector(name_, {.state = s,
-                                         .trace = trace,
-                                         .worker_id = env_.worker->worker_id(),
-                                         .generation = 0});
+    env_.statuses->put_connector(
+        name_,
+        {.state = s, .trace = trace, .worker_id = env_.worker->worker_id(), .generation = 0});
   }
 
   void thread_main() {
@@ -69,7 +68,8 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
         max_tasks = static_cast<int>(api::parse_long(it->second).value_or(1));
       }
       auto configs = instance->task_configs(max_tasks);
-      if (static_cast<int>(configs.size()) > max_tasks) configs.resize(static_cast<std::size_t>(max_tasks));
+      if (static_cast<int>(configs.size()) > max_tasks)
+        configs.resize(static_cast<std::size_t>(max_tasks));
       {
         std::lock_guard lock(mutex_);
         started_ = true;
@@ -116,7 +116,9 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
 
 worker::worker(task_environment env) : env_(std::move(env)), worker_id_(env_.worker->worker_id()) {}
 
-worker::~worker() { stop_all(); }
+worker::~worker() {
+  stop_all();
+}
 
 void worker::start_connector(const std::string& name, const api::connector_plugin& plugin,
                              const api::config_map& config, storage::target_state state,
@@ -152,7 +154,8 @@ void worker::stop_connector(const std::string& name) {
 
 void worker::set_connector_target_state(const std::string& name, storage::target_state state) {
   std::lock_guard lock(mutex_);
-  if (auto it = connectors_.find(name); it != connectors_.end()) it->second->set_target_state(state);
+  if (auto it = connectors_.find(name); it != connectors_.end())
+    it->second->set_target_state(state);
 }
 
 void worker::start_task(const std::string& name, int task, const api::connector_plugin& plugin,
@@ -170,10 +173,11 @@ void worker::start_task(const std::string& name, int task, const api::connector_
     std::lock_guard lock(mutex_);
     tasks_[{name, task}] = runner;
   }
-  env_.statuses->put_task(name, task, {.state = storage::connector_state::unassigned,
-                                       .trace = {},
-                                       .worker_id = worker_id_,
-                                       .generation = 0});
+  env_.statuses->put_task(name, task,
+                          {.state = storage::connector_state::unassigned,
+                           .trace = {},
+                           .worker_id = worker_id_,
+                           .generation = 0});
   runner->start();
 }
 
@@ -206,7 +210,8 @@ void worker::stop_tasks(const std::string& name) {
   std::vector<std::shared_ptr<task_runner>> runners;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = tasks_.lower_bound({name, INT32_MIN}); it != tasks_.end() && it->first.first == name;) {
+    for (auto it = tasks_.lower_bound({name, INT32_MIN});
+         it != tasks_.end() && it->first.first == name;) {
       runners.push_back(it->second);
       it = tasks_.erase(it);
     }
@@ -216,7 +221,8 @@ void worker::stop_tasks(const std::string& name) {
 
 void worker::set_tasks_target_state(const std::string& name, storage::target_state state) {
   std::lock_guard lock(mutex_);
-  for (auto it = tasks_.lower_bound({name, INT32_MIN}); it != tasks_.end() && it->first.first == name; ++it) {
+  for (auto it = tasks_.lower_bound({name, INT32_MIN});
+       it != tasks_.end() && it->first.first == name; ++it) {
     it->second->set_target_state(state);
   }
 }
@@ -224,7 +230,8 @@ void worker::set_tasks_target_state(const std::string& name, storage::target_sta
 std::vector<int> worker::running_tasks(const std::string& name) const {
   std::lock_guard lock(mutex_);
   std::vector<int> out;
-  for (auto it = tasks_.lower_bound({name, INT32_MIN}); it != tasks_.end() && it->first.first == name; ++it) {
+  for (auto it = tasks_.lower_bound({name, INT32_MIN});
+       it != tasks_.end() && it->first.first == name; ++it) {
     out.push_back(it->first.second);
   }
   return out;

@@ -1,7 +1,7 @@
 #include "ferry/core/worker_config.hpp"
 
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 #include "ferry/api/errors.hpp"
 
@@ -18,7 +18,8 @@ listener parse_listener(const std::string& text) {
   }
   l.scheme = text.substr(0, sep);
   if (l.scheme != "http") {
-    throw api::config_error("Invalid listener '" + text + "': only http:// listeners are supported");
+    throw api::config_error("Invalid listener '" + text +
+                            "': only http:// listeners are supported");
   }
   auto hostport = text.substr(sep + 3);
   while (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
@@ -42,54 +43,89 @@ listener parse_listener(const std::string& text) {
 const api::config_def& worker_config::definition() {
   static const api::config_def def = [] {
     api::config_def d;
-    d.define({.name = "bootstrap.servers", .type = config_type::list,
-              .default_value = "localhost:9092", .importance = importance_level::high,
+    d.define({.name = "bootstrap.servers",
+              .type = config_type::list,
+              .default_value = "localhost:9092",
+              .importance = importance_level::high,
               .doc = "Kafka brokers to connect to (host:port list)."});
-    d.define({.name = "listeners", .type = config_type::list,
-              .default_value = "http://127.0.0.1:8083", .importance = importance_level::low,
+    d.define({.name = "listeners",
+              .type = config_type::list,
+              .default_value = "http://127.0.0.1:8083",
+              .importance = importance_level::low,
               .doc = "REST listener. ferry binds loopback unless told otherwise."});
-    d.define({.name = "rest.advertised.host.name", .type = config_type::string,
-              .default_value = "", .importance = importance_level::low,
+    d.define({.name = "rest.advertised.host.name",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::low,
               .doc = "Host name in worker_id; defaults to the listener host or the host name."});
-    d.define({.name = "rest.advertised.port", .type = config_type::int_, .default_value = "0",
-              .importance = importance_level::low, .doc = "Port in worker_id; defaults to the listener port.",
+    d.define({.name = "rest.advertised.port",
+              .type = config_type::int_,
+              .default_value = "0",
+              .importance = importance_level::low,
+              .doc = "Port in worker_id; defaults to the listener port.",
               .validate = api::in_range(0, 65535)});
-    d.define({.name = "offset.storage.file.filename", .type = config_type::string,
-              .default_value = "", .importance = importance_level::high,
+    d.define({.name = "offset.storage.file.filename",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::high,
               .doc = "Standalone: file that keeps source offsets."});
-    d.define({.name = "config.storage.file.filename", .type = config_type::string,
-              .default_value = "", .importance = importance_level::medium,
+    d.define({.name = "config.storage.file.filename",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::medium,
               .doc = "Standalone (ferry): file that keeps connector configs and target states. "
                      "Defaults to <offset file>.connectors.json; empty with no offset file "
                      "keeps them in memory only."});
-    d.define({.name = "offset.flush.interval.ms", .type = config_type::long_,
-              .default_value = "60000", .importance = importance_level::low,
-              .doc = "How often task offsets are committed.", .validate = api::at_least(1)});
-    d.define({.name = "offset.flush.timeout.ms", .type = config_type::long_,
-              .default_value = "5000", .importance = importance_level::low,
+    d.define({.name = "offset.flush.interval.ms",
+              .type = config_type::long_,
+              .default_value = "60000",
+              .importance = importance_level::low,
+              .doc = "How often task offsets are committed.",
+              .validate = api::at_least(1)});
+    d.define({.name = "offset.flush.timeout.ms",
+              .type = config_type::long_,
+              .default_value = "5000",
+              .importance = importance_level::low,
               .doc = "How long to wait for records to be flushed before an offset commit.",
               .validate = api::at_least(1)});
-    d.define({.name = "task.shutdown.graceful.timeout.ms", .type = config_type::long_,
-              .default_value = "5000", .importance = importance_level::low,
+    d.define({.name = "task.shutdown.graceful.timeout.ms",
+              .type = config_type::long_,
+              .default_value = "5000",
+              .importance = importance_level::low,
               .doc = "How long to wait for a task to stop before abandoning it.",
               .validate = api::at_least(0)});
-    d.define({.name = "rest.request.timeout.ms", .type = config_type::long_,
-              .default_value = "90000", .importance = importance_level::low,
-              .doc = "How long a REST write waits for the herder.", .validate = api::at_least(1)});
-    d.define({.name = "rest.max.body.bytes", .type = config_type::long_,
-              .default_value = "1048576", .importance = importance_level::low,
-              .doc = "Largest accepted REST request body.", .validate = api::at_least(1024)});
-    d.define({.name = "key.converter", .type = config_type::class_,
+    d.define({.name = "rest.request.timeout.ms",
+              .type = config_type::long_,
+              .default_value = "90000",
+              .importance = importance_level::low,
+              .doc = "How long a REST write waits for the herder.",
+              .validate = api::at_least(1)});
+    d.define({.name = "rest.max.body.bytes",
+              .type = config_type::long_,
+              .default_value = "1048576",
+              .importance = importance_level::low,
+              .doc = "Largest accepted REST request body.",
+              .validate = api::at_least(1024)});
+    d.define({.name = "key.converter",
+              .type = config_type::class_,
               .default_value = "org.apache.kafka.connect.json.JsonConverter",
-              .importance = importance_level::high, .doc = "Default key converter."});
-    d.define({.name = "value.converter", .type = config_type::class_,
+              .importance = importance_level::high,
+              .doc = "Default key converter."});
+    d.define({.name = "value.converter",
+              .type = config_type::class_,
               .default_value = "org.apache.kafka.connect.json.JsonConverter",
-              .importance = importance_level::high, .doc = "Default value converter."});
-    d.define({.name = "header.converter", .type = config_type::class_,
+              .importance = importance_level::high,
+              .doc = "Default value converter."});
+    d.define({.name = "header.converter",
+              .type = config_type::class_,
               .default_value = "org.apache.kafka.connect.storage.SimpleHeaderConverter",
-              .importance = importance_level::low, .doc = "Default header converter."});
-    d.define({.name = "plugin.path", .type = config_type::list, .default_value = "",
-              .importance = importance_level::low, .doc = "Plug-in directories."});
+              .importance = importance_level::low,
+              .doc = "Default header converter."});
+    d.define({.name = "plugin.path",
+              .type = config_type::list,
+              .default_value = "",
+              .importance = importance_level::low,
+              .doc = "Plug-in directories."});
     return d;
   }();
   return def;
@@ -98,11 +134,31 @@ const api::config_def& worker_config::definition() {
 namespace {
 
 bool known_prefix(const std::string& key) {
-  for (const char* p : {"producer.", "consumer.", "admin.", "key.converter.", "value.converter.",
-                        "header.converter.", "listeners.", "ssl.", "sasl.", "security.",
-                        "config.providers", "offset.storage.", "config.storage.", "status.storage.",
-                        "rest.", "internal.", "topic.", "access.control.", "metrics.", "group.",
-                        "session.", "heartbeat.", "exactly.once", "connector.client.", "client."}) {
+  for (const char* p : {"producer.",
+                        "consumer.",
+                        "admin.",
+                        "key.converter.",
+                        "value.converter.",
+                        "header.converter.",
+                        "listeners.",
+                        "ssl.",
+                        "sasl.",
+                        "security.",
+                        "config.providers",
+                        "offset.storage.",
+                        "config.storage.",
+                        "status.storage.",
+                        "rest.",
+                        "internal.",
+                        "topic.",
+                        "access.control.",
+                        "metrics.",
+                        "group.",
+                        "session.",
+                        "heartbeat.",
+                        "exactly.once",
+                        "connector.client.",
+                        "client."}) {
     if (key.starts_with(p)) return true;
   }
   return false;

@@ -72,7 +72,8 @@ void file_offset_store::save_locked() {
   for (const auto& e : entries_) sorted.push_back(&e);
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   json arr = json::array();
-  for (const auto* e : sorted) arr.push_back({{"key", e->second.first}, {"value", e->second.second}});
+  for (const auto* e : sorted)
+    arr.push_back({{"key", e->second.first}, {"value", e->second.second}});
   json doc = {{"offsets", std::move(arr)}};
   write_file_atomically(path_, doc.dump(2) + "\n");
 }

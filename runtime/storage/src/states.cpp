@@ -4,22 +4,32 @@ namespace ferry::storage {
 
 std::string to_string(target_state s) {
   switch (s) {
-    case target_state::started: return "STARTED";
-    case target_state::paused: return "PAUSED";
-    case target_state::stopped: return "STOPPED";
+    case target_state::started:
+      return "STARTED";
+    case target_state::paused:
+      return "PAUSED";
+    case target_state::stopped:
+      return "STOPPED";
   }
   return "STARTED";
 }
 
 std::string to_string(connector_state s) {
   switch (s) {
-    case connector_state::unassigned: return "UNASSIGNED";
-    case connector_state::running: return "RUNNING";
-    case connector_state::paused: return "PAUSED";
-    case connector_state::failed: return "FAILED";
-    case connector_state::restarting: return "RESTARTING";
-    case connector_state::stopped: return "STOPPED";
-    case connector_state::destroyed: return "DESTROYED";
+    case connector_state::unassigned:
+      return "UNASSIGNED";
+    case connector_state::running:
+      return "RUNNING";
+    case connector_state::paused:
+      return "PAUSED";
+    case connector_state::failed:
+      return "FAILED";
+    case connector_state::restarting:
+      return "RESTARTING";
+    case connector_state::stopped:
+      return "STOPPED";
+    case connector_state::destroyed:
+      return "DESTROYED";
   }
   return "UNASSIGNED";
 }

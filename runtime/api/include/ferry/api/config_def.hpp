@@ -17,8 +17,8 @@ using config_map = std::map<std::string, std::string>;
 enum class config_type { boolean, string, int_, long_, double_, list, class_, password };
 enum class importance_level { high, medium, low };
 
-std::string to_string(config_type t);  // Kafka's names: BOOLEAN, STRING, INT, LONG, ...
-std::string to_string(importance_level i);   // HIGH, MEDIUM, LOW
+std::string to_string(config_type t);       // Kafka's names: BOOLEAN, STRING, INT, LONG, ...
+std::string to_string(importance_level i);  // HIGH, MEDIUM, LOW
 
 // Checks one already type-checked value; returns an error message, or nothing when valid.
 using validator = std::function<std::optional<std::string>(const std::string& value)>;

@@ -23,13 +23,13 @@ class herder {
  public:
   virtual ~herder() = default;
 
-  virtual json server_info() = 0;                                // GET /
-  virtual std::vector<std::string> connectors() = 0;             // sorted
-  virtual json connector_info(const std::string& name) = 0;      // ConnectorInfo
+  virtual json server_info() = 0;                            // GET /
+  virtual std::vector<std::string> connectors() = 0;         // sorted
+  virtual json connector_info(const std::string& name) = 0;  // ConnectorInfo
   virtual api::config_map connector_config(const std::string& name) = 0;
-  virtual json connector_status(const std::string& name) = 0;    // ConnectorStateInfo
+  virtual json connector_status(const std::string& name) = 0;  // ConnectorStateInfo
   virtual json task_status(const std::string& name, int task) = 0;
-  virtual json task_configs(const std::string& name) = 0;        // [TaskInfo]
+  virtual json task_configs(const std::string& name) = 0;  // [TaskInfo]
   virtual put_result put_connector_config(const std::string& name, const api::config_map& config,
                                           bool allow_replace,
                                           std::optional<storage::target_state> initial_state) = 0;
@@ -39,8 +39,8 @@ class herder {
   virtual void stop_connector(const std::string& name) = 0;
   virtual void restart_connector(const std::string& name) = 0;
   virtual void restart_task(const std::string& name, int task) = 0;
-  virtual json connector_plugins() = 0;                          // [PluginInfo]
-  virtual json plugin_config(const std::string& plugin) = 0;     // [ConfigKeyInfo]
+  virtual json connector_plugins() = 0;                       // [PluginInfo]
+  virtual json plugin_config(const std::string& plugin) = 0;  // [ConfigKeyInfo]
   virtual json validate(const std::string& plugin, const api::config_map& config) = 0;
 };
 

@@ -29,12 +29,20 @@ void emit(level l, std::string_view logger, const Args&... args) {
 }
 
 template <typename... Args>
-void info(std::string_view logger, const Args&... args) { emit(level::info, logger, args...); }
+void info(std::string_view logger, const Args&... args) {
+  emit(level::info, logger, args...);
+}
 template <typename... Args>
-void warn(std::string_view logger, const Args&... args) { emit(level::warn, logger, args...); }
+void warn(std::string_view logger, const Args&... args) {
+  emit(level::warn, logger, args...);
+}
 template <typename... Args>
-void error(std::string_view logger, const Args&... args) { emit(level::error, logger, args...); }
+void error(std::string_view logger, const Args&... args) {
+  emit(level::error, logger, args...);
+}
 template <typename... Args>
-void debug(std::string_view logger, const Args&... args) { emit(level::debug, logger, args...); }
+void debug(std::string_view logger, const Args&... args) {
+  emit(level::debug, logger, args...);
+}
 
 }  // namespace ferry::log

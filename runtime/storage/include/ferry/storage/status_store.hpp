@@ -30,7 +30,7 @@ class status_store {
   virtual void put_task(const std::string& name, int task, const status& s) = 0;
   virtual std::optional<status> connector(const std::string& name) = 0;
   virtual std::map<int, status> tasks(const std::string& name) = 0;
-  virtual void remove(const std::string& name) = 0;          // connector and its tasks
+  virtual void remove(const std::string& name) = 0;  // connector and its tasks
   virtual void remove_tasks_from(const std::string& name, int first_task) = 0;
 };
 
