@@ -1,5 +1,7 @@
 #include "ferry/rest/connect_routes.hpp"
 
+#include <cctype>
+
 #include "ferry/api/config_def.hpp"
 #include "ferry/core/errors.hpp"
 
@@ -44,6 +46,23 @@ api::config_map to_config_map(const json& j, const std::string& what) {
     } else {
       throw bad_request_error("Value of configuration " + k + " must be a string, not " +
                               std::string(v.type_name()));
+    }
+  }
+  return out;
+}
+
+// The connector's URL path, with the name percent-encoded as Kafka Connect's Location header has
+// it.
+std::string connector_location(const std::string& name) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out = "/connectors/";
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
     }
   }
   return out;
@@ -111,7 +130,7 @@ void add_connect_routes(router& r, core::herder& h) {
     }
     auto result = h.put_connector_config(name, config, false, initial);
     auto resp = http_response::json_body(201, result.info);
-    resp.headers.emplace_back("Location", "/connectors/" + name);
+    resp.headers.emplace_back("Location", connector_location(name));
     return resp;
   });
 
@@ -132,7 +151,7 @@ void add_connect_routes(router& r, core::herder& h) {
     auto config = to_config_map(parse_body(req), "Connector config");
     auto result = h.put_connector_config(p.at("name"), config, true, std::nullopt);
     auto resp = http_response::json_body(result.created ? 201 : 200, result.info);
-    if (result.created) resp.headers.emplace_back("Location", "/connectors/" + p.at("name"));
+    if (result.created) resp.headers.emplace_back("Location", connector_location(p.at("name")));
     return resp;
   });
 

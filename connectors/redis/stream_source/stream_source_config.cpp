@@ -19,7 +19,10 @@ const api::config_def& stream_source_config_def() {
               .importance = importance_level::high,
               .doc = "Stream key(s) to read, comma-separated; spread over the tasks.",
               .group = g,
-              .validate = api::non_empty()});
+              .validate = [](const std::string& v) -> std::optional<std::string> {
+                if (api::split_list(v).empty()) return "must name at least one stream";
+                return std::nullopt;
+              }});
     d.define({.name = "redis.stream.offset",
               .type = config_type::string,
               .default_value = "0-0",

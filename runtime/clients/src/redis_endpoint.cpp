@@ -10,7 +10,7 @@ namespace {
 int parse_int(const std::string& s, const std::string& what, const std::string& uri) {
   int v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || s.empty()) {
+  if (ec != std::errc{} || p != s.data() + s.size() || s.empty() || v < 0) {
     throw std::invalid_argument("invalid " + what + " '" + s + "' in Redis URI " + uri);
   }
   return v;

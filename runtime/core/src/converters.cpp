@@ -43,6 +43,30 @@ bool contains_binary(const json& v) {
   return false;
 }
 
+// Kafka's JsonConverter writes bytes as base64 text; with a schema saying "bytes" they are
+// decoded back into bytes, also inside structs, arrays and maps.
+json decode_bytes(json value, const json& schema) {
+  if (!schema.is_object() || value.is_null()) return value;
+  const auto type = schema.value("type", "");
+  if (type == "bytes" && value.is_string()) {
+    auto raw = base64_decode(value.get_ref<const std::string&>());
+    if (!raw) throw api::data_error("Invalid base64 in a field of schema type bytes");
+    auto* p = reinterpret_cast<const std::uint8_t*>(raw->data());
+    return json::binary(json::binary_t::container_type(p, p + raw->size()));
+  }
+  if (type == "struct" && value.is_object() && schema.contains("fields")) {
+    for (const auto& f : schema["fields"]) {
+      auto name = f.value("field", "");
+      if (value.contains(name)) value[name] = decode_bytes(std::move(value[name]), f);
+    }
+  } else if (type == "array" && value.is_array() && schema.contains("items")) {
+    for (auto& v : value) v = decode_bytes(std::move(v), schema["items"]);
+  } else if (type == "map" && value.is_object() && schema.contains("values")) {
+    for (auto& [k, v] : value.items()) v = decode_bytes(std::move(v), schema["values"]);
+  }
+  return value;
+}
+
 class string_converter final : public converter {
  public:
   std::optional<std::string> from_connect(const std::string&, const json& value,
@@ -110,7 +134,8 @@ class json_converter final : public converter {
           "not contain additional fields. If you are trying to deserialize plain JSON data, set "
           "schemas.enable=false in your converter configuration.");
     }
-    return {std::move(parsed["payload"]), std::move(parsed["schema"])};
+    auto schema = std::move(parsed["schema"]);
+    return {decode_bytes(std::move(parsed["payload"]), schema), std::move(schema)};
   }
 
  private:
@@ -237,11 +262,18 @@ std::optional<std::string> base64_decode(std::string_view in) {
     int a = val(in[i]), b = val(in[i + 1]);
     if (a < 0 || b < 0) return std::nullopt;
     out += static_cast<char>((a << 2) | (b >> 4));
-    if (in[i + 2] == '=') break;
+    const bool last = i + 4 == in.size();
+    if (in[i + 2] == '=') {
+      if (!last || in[i + 3] != '=') return std::nullopt;
+      break;
+    }
     int c = val(in[i + 2]);
     if (c < 0) return std::nullopt;
     out += static_cast<char>(((b & 15) << 4) | (c >> 2));
-    if (in[i + 3] == '=') break;
+    if (in[i + 3] == '=') {
+      if (!last) return std::nullopt;
+      break;
+    }
     int d = val(in[i + 3]);
     if (d < 0) return std::nullopt;
     out += static_cast<char>(((c & 3) << 6) | d);

@@ -1,5 +1,6 @@
 #include "ferry/core/properties.hpp"
 
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -15,11 +16,36 @@ void append_utf8(std::string& out, unsigned cp) {
   } else if (cp < 0x800) {
     out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
+  } else if (cp < 0x10000) {
     out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
     out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
+}
+
+// The four hex digits at s[pos..pos+3], if there are four.
+std::optional<unsigned> hex4(const std::string& s, std::size_t pos) {
+  if (pos + 4 > s.size()) return std::nullopt;
+  unsigned v = 0;
+  for (std::size_t k = pos; k < pos + 4; ++k) {
+    char h = s[k];
+    v <<= 4;
+    if (h >= '0' && h <= '9') {
+      v |= static_cast<unsigned>(h - '0');
+    } else if (h >= 'a' && h <= 'f') {
+      v |= static_cast<unsigned>(h - 'a' + 10);
+    } else if (h >= 'A' && h <= 'F') {
+      v |= static_cast<unsigned>(h - 'A' + 10);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return v;
 }
 
 // Undoes escapes of one logical line's part.
@@ -46,26 +72,21 @@ std::string unescape(const std::string& s, int line_no) {
         out.push_back('\f');
         break;
       case 'u': {
-        unsigned cp = 0;
-        for (int k = 1; k <= 4; ++k) {
-          if (i + k >= s.size()) {
-            throw std::invalid_argument("line " + std::to_string(line_no) +
-                                        ": malformed \\uXXXX escape");
-          }
-          char h = s[i + k];
-          cp <<= 4;
-          if (h >= '0' && h <= '9')
-            cp |= static_cast<unsigned>(h - '0');
-          else if (h >= 'a' && h <= 'f')
-            cp |= static_cast<unsigned>(h - 'a' + 10);
-          else if (h >= 'A' && h <= 'F')
-            cp |= static_cast<unsigned>(h - 'A' + 10);
-          else
-            throw std::invalid_argument("line " + std::to_string(line_no) +
-                                        ": malformed \\uXXXX escape");
+        auto cp = hex4(s, i + 1);
+        if (!cp) {
+          throw std::invalid_argument("line " + std::to_string(line_no) +
+                                      ": malformed \\uXXXX escape");
         }
-        append_utf8(out, cp);
         i += 4;
+        // Java writes characters outside the BMP as a UTF-16 surrogate pair: \uD83D\uDE00.
+        if (*cp >= 0xD800 && *cp <= 0xDBFF && s.compare(i + 1, 2, "\\u") == 0) {
+          auto low = hex4(s, i + 3);
+          if (low && *low >= 0xDC00 && *low <= 0xDFFF) {
+            *cp = 0x10000 + ((*cp - 0xD800) << 10) + (*low - 0xDC00);
+            i += 6;
+          }
+        }
+        append_utf8(out, *cp);
         break;
       }
       default:

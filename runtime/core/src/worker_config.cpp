@@ -182,14 +182,13 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
   worker_config wc;
   wc.raw = props;
   api::parsed_config pc(def, props);
-  if (errors.empty()) {
-    try {
-      auto ls = pc.get_list("listeners");
-      if (ls.empty()) throw api::config_error("listeners must name one listener");
-      wc.rest = parse_listener(ls.front());
-    } catch (const api::config_error& e) {
-      errors += std::string("\n  - ") + e.what();
-    }
+  try {
+    auto ls = api::split_list(props.count("listeners") ? props.at("listeners")
+                                                       : *def.find("listeners")->default_value);
+    if (ls.empty()) throw api::config_error("listeners must name one listener");
+    wc.rest = parse_listener(ls.front());
+  } catch (const api::config_error& e) {
+    errors += std::string("\n  - ") + e.what();
   }
   if (!errors.empty()) throw api::config_error("Invalid worker configuration:" + errors);
 

@@ -13,7 +13,7 @@ namespace ferry::rest {
 // Transport-free request and response, so routes and resources are testable without sockets.
 struct http_request {
   std::string method;  // "GET", "POST", ...
-  std::string path;    // decoded path, no query
+  std::string path;    // raw path, no query; the router decodes each segment
   std::multimap<std::string, std::string> query;
   std::string content_type;
   std::string body;
@@ -36,7 +36,7 @@ struct http_response {
 
 using http_handler = std::function<http_response(const http_request&)>;
 
-// Splits "a/b%20c?x=1&y" into decoded path and query parameters.
+// Splits "a/b%20c?x=1&y" into the raw path and decoded query parameters.
 void parse_target(const std::string& target, std::string& path,
                   std::multimap<std::string, std::string>& query);
 

@@ -57,8 +57,8 @@ class config_def {
   const std::vector<config_key>& keys() const { return keys_; }
   const config_key* find(const std::string& name) const;
 
-  // One entry per declared key, in declaration order, plus entries for unknown keys that are
-  // never errors (connectors may take extra keys), mirroring Kafka.
+  // One entry per declared key, in declaration order. Undeclared keys are not reported: they are
+  // never errors (connectors may take extra keys), as in Kafka's ConfigDef.
   std::vector<config_value> validate(const config_map& config) const;
   static std::size_t error_count(const std::vector<config_value>& values);
 

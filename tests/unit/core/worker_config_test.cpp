@@ -1,0 +1,163 @@
+#include <doctest/doctest.h>
+
+#include "ferry/api/errors.hpp"
+#include "ferry/core/worker_config.hpp"
+
+using ferry::api::config_error;
+using ferry::core::parse_listener;
+using ferry::core::worker_config;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// The message of the config_error that parse() throws; fails the test when nothing is thrown.
+std::string parse_error_message(const ferry::api::config_map& props) {
+  try {
+    worker_config::parse(props, true);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  FAIL("worker_config::parse accepted an invalid configuration");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("worker_config defaults") {
+  auto wc = worker_config::parse({}, true);
+  CHECK(wc.rest.scheme == "http");
+  CHECK(wc.rest.host == "127.0.0.1");
+  CHECK(wc.rest.port == 8083);
+  CHECK(wc.offset_flush_interval == std::chrono::milliseconds(60000));
+  CHECK(wc.offset_flush_timeout == std::chrono::milliseconds(5000));
+  CHECK(wc.rest_max_body_bytes == 1024 * 1024);
+  CHECK(wc.bootstrap_servers == "localhost:9092");
+  CHECK(wc.worker_id() == "127.0.0.1:8083");
+  CHECK(wc.offset_file.empty());
+  CHECK(wc.config_file.empty());
+  CHECK(wc.unknown_keys.empty());
+}
+
+TEST_CASE("worker_config reads the values it is given") {
+  auto wc = worker_config::parse({{"listeners", "http://10.0.0.5:9000"},
+                                  {"bootstrap.servers", "k1:9092,k2:9092"},
+                                  {"offset.flush.interval.ms", "1500"},
+                                  {"rest.request.timeout.ms", "2000"}},
+                                 true);
+  CHECK(wc.rest.host == "10.0.0.5");
+  CHECK(wc.rest.port == 9000);
+  CHECK(wc.bootstrap_servers == "k1:9092,k2:9092");
+  CHECK(wc.offset_flush_interval == std::chrono::milliseconds(1500));
+  CHECK(wc.rest_request_timeout == std::chrono::milliseconds(2000));
+}
+
+TEST_CASE("parse_listener accepts http://host:port and an empty host") {
+  auto l = parse_listener("http://localhost:8084");
+  CHECK(l.scheme == "http");
+  CHECK(l.host == "localhost");
+  CHECK(l.port == 8084);
+
+  auto any = parse_listener("http://:8083");
+  CHECK(any.host == "0.0.0.0");
+  CHECK(any.port == 8083);
+
+  CHECK(parse_listener("http://127.0.0.1:8083/").port == 8083);
+  CHECK(parse_listener("http://[::1]:8085").host == "::1");
+}
+
+TEST_CASE("parse_listener rejects other schemes, a missing port and a bad port") {
+  CHECK_THROWS_AS(parse_listener("https://localhost:8443"), config_error);
+  CHECK_THROWS_AS(parse_listener("http://localhost"), config_error);
+  CHECK_THROWS_AS(parse_listener("localhost:8083"), config_error);
+  CHECK_THROWS_AS(parse_listener("http://localhost:"), config_error);
+  CHECK_THROWS_AS(parse_listener("http://localhost:http"), config_error);
+  CHECK_THROWS_AS(parse_listener("http://localhost:65536"), config_error);
+}
+
+TEST_CASE("worker_config throws one config_error naming every bad key") {
+  auto msg = parse_error_message({{"offset.flush.interval.ms", "often"},
+                                  {"rest.advertised.port", "70000"},
+                                  {"rest.max.body.bytes", "10"}});
+  CAPTURE(msg);
+  CHECK(contains(msg, "offset.flush.interval.ms"));
+  CHECK(contains(msg, "rest.advertised.port"));
+  CHECK(contains(msg, "rest.max.body.bytes"));
+}
+
+TEST_CASE("worker_config rejects an https listener with config_error") {
+  auto msg = parse_error_message({{"listeners", "https://0.0.0.0:8443"}});
+  CHECK(contains(msg, "https://0.0.0.0:8443"));
+}
+
+TEST_CASE("worker_config reports a bad listener together with other bad values") {
+  auto msg =
+      parse_error_message({{"listeners", "https://x:1"}, {"offset.flush.interval.ms", "often"}});
+  CAPTURE(msg);
+  CHECK(contains(msg, "offset.flush.interval.ms"));
+  CHECK(contains(msg, "https://x:1"));
+}
+
+TEST_CASE("worker_id uses the advertised host and port when set") {
+  auto both = worker_config::parse(
+      {{"rest.advertised.host.name", "worker-a"}, {"rest.advertised.port", "18083"}}, true);
+  CHECK(both.worker_id() == "worker-a:18083");
+
+  auto host_only = worker_config::parse(
+      {{"listeners", "http://127.0.0.1:9001"}, {"rest.advertised.host.name", "worker-b"}}, true);
+  CHECK(host_only.worker_id() == "worker-b:9001");
+
+  // Listening everywhere: 0.0.0.0 is no address to advertise.
+  auto wildcard = worker_config::parse({{"listeners", "http://:8083"}}, true);
+  CHECK_FALSE(wildcard.worker_id().starts_with("0.0.0.0"));
+  CHECK(wildcard.worker_id().ends_with(":8083"));
+}
+
+TEST_CASE("producer_config and consumer_config take bootstrap.servers plus their prefixed keys") {
+  auto wc = worker_config::parse({{"bootstrap.servers", "b:9092"},
+                                  {"producer.acks", "all"},
+                                  {"producer.linger.ms", "5"},
+                                  {"consumer.max.poll.records", "10"},
+                                  {"producer.", "ignored"}},
+                                 true);
+  CHECK(wc.producer_config() == ferry::clients::client_config{{"bootstrap.servers", "b:9092"},
+                                                              {"acks", "all"},
+                                                              {"linger.ms", "5"}});
+  CHECK(wc.consumer_config() ==
+        ferry::clients::client_config{{"bootstrap.servers", "b:9092"}, {"max.poll.records", "10"}});
+}
+
+TEST_CASE("with_prefix returns the keys under a prefix with the prefix stripped") {
+  auto wc = worker_config::parse(
+      {{"key.converter.schemas.enable", "false"}, {"value.converter.schemas.enable", "true"}},
+      true);
+  CHECK(wc.with_prefix("key.converter.") == ferry::api::config_map{{"schemas.enable", "false"}});
+}
+
+TEST_CASE("worker_config collects unknown keys but not known prefixes") {
+  auto wc = worker_config::parse({{"no.such.setting", "1"},
+                                  {"producer.x", "1"},
+                                  {"consumer.y", "1"},
+                                  {"key.converter.schemas.enable", "false"},
+                                  {"group.id", "g"},
+                                  {"bootstrap.servers", "b:1"}},
+                                 true);
+  CHECK(wc.unknown_keys == std::vector<std::string>{"no.such.setting"});
+}
+
+TEST_CASE("standalone worker keeps connector configs beside the offsets file by default") {
+  auto standalone = worker_config::parse({{"offset.storage.file.filename", "/data/o.json"}}, true);
+  CHECK(standalone.offset_file == "/data/o.json");
+  CHECK(standalone.config_file == "/data/o.json.connectors.json");
+
+  auto explicit_file = worker_config::parse({{"offset.storage.file.filename", "/data/o.json"},
+                                             {"config.storage.file.filename", "/data/c.json"}},
+                                            true);
+  CHECK(explicit_file.config_file == "/data/c.json");
+
+  auto distributed =
+      worker_config::parse({{"offset.storage.file.filename", "/data/o.json"}}, false);
+  CHECK(distributed.config_file.empty());
+}
