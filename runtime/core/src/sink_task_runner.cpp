@@ -90,10 +90,7 @@ void sink_task_runner::run() {
   config.try_emplace("auto.offset.reset", "earliest");
   config.try_emplace("enable.auto.offset.store", "false");
   config["client.id"] = "connector-consumer-" + connector_ + "-" + std::to_string(task_);
-  std::vector<std::string> ignored;
-  auto conf = clients::make_kafka_conf(config, &ignored);
-  for (const auto& k : ignored)
-    log::warn(k_log, "Consumer setting ", k, " is unknown to librdkafka; ignored");
+  auto conf = make_client_conf(config, "Consumer");
   rd_kafka_conf_set_rebalance_cb(conf.get(), &sink_task_runner::on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
   auto consumer = clients::make_consumer(std::move(conf));

@@ -67,10 +67,7 @@ void source_task_runner::run() {
   config.try_emplace("message.timeout.ms", "0");  // never give up on a record: no silent loss
   config.try_emplace("linger.ms", "5");
   config["client.id"] = "connector-producer-" + connector_ + "-" + std::to_string(task_);
-  std::vector<std::string> ignored;
-  auto conf = clients::make_kafka_conf(config, &ignored);
-  for (const auto& k : ignored)
-    log::warn(k_log, "Producer setting ", k, " is unknown to librdkafka; ignored");
+  auto conf = make_client_conf(config, "Producer");
   rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), &delivery);
   auto producer = clients::make_producer(std::move(conf));

@@ -68,6 +68,16 @@ std::unique_ptr<converter> task_runner::make_task_converter(bool is_key) const {
   return make_converter(cls, env_.worker->with_prefix(key + "."), is_key);
 }
 
+clients::kafka_conf task_runner::make_client_conf(const clients::client_config& config,
+                                                  const char* role) const {
+  std::vector<std::string> ignored;
+  auto conf = clients::make_kafka_conf(config, &ignored);
+  for (const auto& k : ignored) {
+    log::warn("task", role, " setting ", k, " is unknown to librdkafka; ignored");
+  }
+  return conf;
+}
+
 void task_runner::set_target_state(storage::target_state s) {
   target_.store(s);
   cv_.notify_all();

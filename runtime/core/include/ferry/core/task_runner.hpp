@@ -57,6 +57,9 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
   void pause_for(std::chrono::milliseconds d);
   // The connector's key.converter / value.converter when set, else the worker's.
   std::unique_ptr<converter> make_task_converter(bool is_key) const;
+  // A librdkafka config; settings librdkafka does not know are logged and skipped.
+  clients::kafka_conf make_client_conf(const clients::client_config& config,
+                                       const char* role) const;
 
   const std::string connector_;
   const int task_;
