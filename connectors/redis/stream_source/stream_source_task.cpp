@@ -4,19 +4,20 @@
 
 namespace ferry::redis {
 
-const json& stream_value_schema() {
-  static const json schema = json::parse(R"({"type":"struct","fields":[
+const api::schema_ptr& stream_value_schema() {
+  static const api::schema_ptr schema = std::make_shared<const json>(json::parse(R"({"type":"struct","fields":[
     {"type":"string","optional":false,"field":"id"},
     {"type":"string","optional":false,"field":"stream"},
     {"type":"map","keys":{"type":"string","optional":false},
      "values":{"type":"string","optional":false},"optional":false,"field":"body"}],
-    "optional":false})");
+    "optional":false})"));
   return schema;
 }
 
 namespace {
-const json& key_schema() {
-  static const json schema = {{"type", "string"}, {"optional", false}};
+const api::schema_ptr& key_schema() {
+  static const api::schema_ptr schema =
+      std::make_shared<const json>(json{{"type", "string"}, {"optional", false}});
   return schema;
 }
 }  // namespace

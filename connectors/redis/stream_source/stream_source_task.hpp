@@ -32,6 +32,6 @@ class stream_source_task final : public api::source_task {
 };
 
 // The schema of the value record, in Kafka Connect's JSON schema form.
-const json& stream_value_schema();
+const api::schema_ptr& stream_value_schema();
 
 }  // namespace ferry::redis

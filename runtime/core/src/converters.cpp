@@ -70,7 +70,7 @@ json decode_bytes(json value, const json& schema) {
 class string_converter final : public converter {
  public:
   std::optional<std::string> from_connect(const std::string&, const json& value,
-                                          const json&) override {
+                                          const json*) override {
     if (value.is_null()) return std::nullopt;
     if (value.is_string()) return value.get_ref<const std::string&>();
     if (value.is_binary()) return binary_to_string(value.get_binary());
@@ -78,14 +78,16 @@ class string_converter final : public converter {
   }
   connect_data to_connect(const std::string&, const char* data, std::size_t size) override {
     if (!data) return {nullptr, nullptr};
-    return {json(std::string(data, size)), json{{"type", "string"}, {"optional", false}}};
+    static const api::schema_ptr schema =
+        std::make_shared<const json>(json{{"type", "string"}, {"optional", false}});
+    return {json(std::string(data, size)), schema};
   }
 };
 
 class byte_array_converter final : public converter {
  public:
   std::optional<std::string> from_connect(const std::string& topic, const json& value,
-                                          const json&) override {
+                                          const json*) override {
     if (value.is_null()) return std::nullopt;
     if (value.is_binary()) return binary_to_string(value.get_binary());
     if (value.is_string()) return value.get_ref<const std::string&>();
@@ -95,8 +97,9 @@ class byte_array_converter final : public converter {
   connect_data to_connect(const std::string&, const char* data, std::size_t size) override {
     if (!data) return {nullptr, nullptr};
     auto* p = reinterpret_cast<const std::uint8_t*>(data);
-    return {json::binary(json::binary_t::container_type(p, p + size)),
-            json{{"type", "bytes"}, {"optional", false}}};
+    static const api::schema_ptr schema =
+        std::make_shared<const json>(json{{"type", "bytes"}, {"optional", false}});
+    return {json::binary(json::binary_t::container_type(p, p + size)), schema};
   }
 };
 
@@ -105,12 +108,12 @@ class json_converter final : public converter {
   explicit json_converter(bool schemas_enable) : schemas_enable_(schemas_enable) {}
 
   std::optional<std::string> from_connect(const std::string&, const json& value,
-                                          const json& schema) override {
-    if (value.is_null() && (schema.is_null() || !schemas_enable_)) return std::nullopt;
+                                          const json* schema) override {
+    if (value.is_null() && (!schema || !schemas_enable_)) return std::nullopt;
     const json& payload = contains_binary(value) ? (tmp_ = to_json_text_form(value)) : value;
     if (!schemas_enable_) return payload.dump();
     json envelope = json::object();
-    envelope["schema"] = schema.is_null() ? infer_schema(value) : schema;
+    envelope["schema"] = schema ? *schema : infer_schema(value);
     envelope["payload"] = payload;
     return envelope.dump();
   }
@@ -134,8 +137,8 @@ class json_converter final : public converter {
           "not contain additional fields. If you are trying to deserialize plain JSON data, set "
           "schemas.enable=false in your converter configuration.");
     }
-    auto schema = std::move(parsed["schema"]);
-    return {decode_bytes(std::move(parsed["payload"]), schema), std::move(schema)};
+    auto schema = std::make_shared<const json>(std::move(parsed["schema"]));
+    return {decode_bytes(std::move(parsed["payload"]), *schema), std::move(schema)};
   }
 
  private:

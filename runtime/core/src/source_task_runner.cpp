@@ -20,6 +20,8 @@ using clock = std::chrono::steady_clock;
 // State shared with librdkafka's delivery-report callback, which runs on this task's thread
 // inside rd_kafka_poll()/rd_kafka_flush().
 struct delivery_state {
+  submitted_records* submitted = nullptr;
+  api::source_task* task = nullptr;
   std::string first_error;
   std::size_t delivered = 0;
 };
@@ -35,8 +37,13 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     }
     return;
   }
-  entry->acked = true;
+  const auto& record = state->submitted->ack(entry);
   ++state->delivered;
+  try {
+    state->task->commit_record(record);
+  } catch (const std::exception& e) {
+    if (state->first_error.empty()) state->first_error = std::string("commit_record: ") + e.what();
+  }
 }
 
 class offset_reader final : public api::source_task_context {
@@ -80,9 +87,10 @@ void source_task_runner::run() {
   log::info(k_log, "Source task started");
 
   submitted_records submitted;
+  delivery.submitted = &submitted;
+  delivery.task = task.get();
   auto commit_offsets = [&] {
-    auto offsets =
-        submitted.take_committable([&](const api::source_record& r) { task->commit_record(r); });
+    auto offsets = submitted.take_committable();
     if (!offsets.empty()) env_.offsets->put(connector_, offsets);
     task->commit();
   };
@@ -120,8 +128,8 @@ void source_task_runner::run() {
         pause_for(poll_backoff);
       }
       for (auto& r : records) {
-        auto key = key_converter->from_connect(r.topic, r.key, r.key_schema);
-        auto value = value_converter->from_connect(r.topic, r.value, r.value_schema);
+        auto key = key_converter->from_connect(r.topic, r.key, r.key_schema.get());
+        auto value = value_converter->from_connect(r.topic, r.value, r.value_schema.get());
         rd_kafka_headers_t* headers = nullptr;
         if (!r.headers.empty()) {
           headers = rd_kafka_headers_new(r.headers.size());

@@ -4,10 +4,49 @@ namespace ferry::core {
 
 submitted_records::entry* submitted_records::submit(api::source_record record) {
   auto key = record.source_partition.is_null() ? std::string{} : record.source_partition.dump();
-  auto& q = partitions_[key];
-  q.push_back(entry{std::move(record), false});
+  auto [it, inserted] = partitions_.try_emplace(std::move(key));
+  auto& q = it->second;
+  if (inserted) q.partition = record.source_partition;
+  auto& e = q.entries.emplace_back();
+  e.record = std::move(record);
+  e.queue = &q;
   ++outstanding_;
-  return &q.back();
+  return &e;
+}
+
+const api::source_record& submitted_records::ack(entry* e) {
+  e->acked = true;
+  acked_ = std::move(e->record);
+  e->record.source_offset = acked_.source_offset;  // all that is kept of it
+  auto& q = *e->queue;
+  bool advanced = false;
+  while (!q.entries.empty() && q.entries.front().acked) {
+    auto& front = q.entries.front();
+    if (!q.partition.is_null()) {
+      q.committable = std::move(front.record.source_offset);
+      advanced = true;
+    }
+    q.entries.pop_front();
+    --outstanding_;
+  }
+  if (advanced && !q.listed) {
+    q.listed = true;
+    advanced_.push_back(&q);
+  }
+  return acked_;
+}
+
+std::vector<storage::source_offset> submitted_records::take_committable() {
+  std::vector<storage::source_offset> out;
+  out.reserve(advanced_.size());
+  for (auto* q : advanced_) {
+    q->listed = false;
+    if (q->committable.is_null()) continue;
+    out.push_back({q->partition, std::move(q->committable)});
+    q->committable = nullptr;
+  }
+  advanced_.clear();
+  return out;
 }
 
 }  // namespace ferry::core

@@ -3,6 +3,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,8 +13,10 @@
 namespace ferry::api {
 
 // Values travel as JSON-like data: null, bool, number, string, binary (bytes), array, object.
-// A schema, when known, is Kafka Connect's JSON schema form ({"type":"struct","fields":[...]});
-// null means "unknown", and converters that need one infer it from the value.
+// A schema, when known, is Kafka Connect's JSON schema form ({"type":"struct","fields":[...]}),
+// shared between records (a connector builds it once); null means "unknown", and converters
+// that need one infer it from the value.
+using schema_ptr = std::shared_ptr<const json>;
 struct header {
   std::string key;
   std::optional<std::string> value;  // raw bytes; nullopt for a null header
@@ -36,9 +39,9 @@ struct source_record {
   std::string topic;
   std::optional<std::int32_t> partition;
   json key;
-  json key_schema;
+  schema_ptr key_schema;
   json value;
-  json value_schema;
+  schema_ptr value_schema;
   std::vector<header> headers;
   std::optional<std::int64_t> timestamp_ms;
 };
@@ -49,9 +52,9 @@ struct sink_record {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   json key;
-  json key_schema;
+  schema_ptr key_schema;
   json value;
-  json value_schema;
+  schema_ptr value_schema;
   std::vector<header> headers;
   std::int64_t timestamp_ms = -1;
 };

@@ -7,12 +7,13 @@
 
 #include "ferry/api/config_def.hpp"
 #include "ferry/api/json.hpp"
+#include "ferry/api/record.hpp"
 
 namespace ferry::core {
 
 struct connect_data {
   json value;
-  json schema;  // null when unknown
+  api::schema_ptr schema;  // null when unknown
 };
 
 // Turns connector data into Kafka bytes and back, like Kafka Connect's Converter. One instance
@@ -21,8 +22,9 @@ class converter {
  public:
   virtual ~converter() = default;
   // nullopt means a null Kafka key/value (a tombstone for values).
+  // `schema` may be null (unknown).
   virtual std::optional<std::string> from_connect(const std::string& topic, const json& value,
-                                                  const json& schema) = 0;
+                                                  const json* schema) = 0;
   // data == nullptr means a null key/value. Throws api::data_error on undecodable bytes.
   virtual connect_data to_connect(const std::string& topic, const char* data, std::size_t size) = 0;
 };

@@ -13,50 +13,48 @@ namespace ferry::core {
 
 // Tracks source records between produce() and Kafka's acknowledgement, per source partition,
 // so that only offsets whose records (and every earlier record of the same partition) were
-// acknowledged become committable. Owned and used by one source task thread.
+// acknowledged become committable. Acknowledged prefixes are folded into "latest committable
+// offset per partition" as soon as they form, so memory is bounded by the records in flight,
+// not by the offset commit interval. Owned and used by one source task thread.
 class submitted_records {
  public:
-  struct entry {
-    api::source_record record;
-    bool acked = false;
-  };
+  class entry;
 
-  // Takes the record; the returned pointer stays valid until the entry is committed.
+  // Takes the record (kept until acknowledged); the pointer stays valid until then.
   entry* submit(api::source_record record);
-  void ack(entry* e) { e->acked = true; }
+  // Marks a record acknowledged and drops its payload. Returns the record for the task's
+  // commit_record() hook, valid until the next call on this object.
+  const api::source_record& ack(entry* e);
 
-  // Removes the acknowledged prefix of every partition and returns the last offset of each
-  // (records without a source partition carry no offset and are just dropped). `on_committed`
-  // sees each removed record.
-  template <typename F>
-  std::vector<storage::source_offset> take_committable(F&& on_committed);
+  // The latest committable offset of every partition that advanced since the last call.
+  std::vector<storage::source_offset> take_committable();
 
   std::size_t outstanding() const { return outstanding_; }
 
  private:
-  std::unordered_map<std::string, std::deque<entry>> partitions_;
+  struct partition_queue;
+
+ public:
+  class entry {
+   private:
+    friend class submitted_records;
+    api::source_record record;
+    partition_queue* queue = nullptr;
+    bool acked = false;
+  };
+
+ private:
+  struct partition_queue {
+    json partition;
+    std::deque<entry> entries;
+    json committable;  // latest acknowledged prefix offset not yet taken; null if none
+    bool listed = false;  // in advanced_
+  };
+
+  std::unordered_map<std::string, partition_queue> partitions_;
+  std::vector<partition_queue*> advanced_;
+  api::source_record acked_;
   std::size_t outstanding_ = 0;
 };
-
-template <typename F>
-std::vector<storage::source_offset> submitted_records::take_committable(F&& on_committed) {
-  std::vector<storage::source_offset> out;
-  for (auto& [key, q] : partitions_) {
-    bool have = false;
-    json last_partition, last_offset;
-    while (!q.empty() && q.front().acked) {
-      on_committed(q.front().record);
-      if (!q.front().record.source_partition.is_null()) {
-        last_partition = std::move(q.front().record.source_partition);
-        last_offset = std::move(q.front().record.source_offset);
-        have = true;
-      }
-      q.pop_front();
-      --outstanding_;
-    }
-    if (have) out.push_back({std::move(last_partition), std::move(last_offset)});
-  }
-  return out;
-}
 
 }  // namespace ferry::core
