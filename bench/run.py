@@ -1,0 +1,777 @@
+#!/usr/bin/python3
+"""ferry benchmark: each data path of ferry next to its baselines, in one run, as ratios.
+
+    /usr/bin/python3 bench/run.py [--records N] [--runs R] [--build-dir DIR] [--json OUT]
+                                  [--workloads source,sink] [--verify] [--poll-ms MS]
+
+Workloads (see bench/README.md):
+  source  Redis stream (N entries, 3 small fields, pre-filled) -> Kafka topic
+  sink    Kafka topic (N records, N/10 distinct string keys, JSON values, pre-produced)
+          -> Redis hashes (HSET)
+Implementations, measured side by side in every run, in a rotating order:
+  ferry   ferry-worker standalone, connector created over REST
+  python  a tuned hand-written Python bridge (bench/bridges/)
+  bare    a bare C loop, librdkafka + hiredis, no framework (bench/bare/, built into a temp dir)
+
+Every server binds 127.0.0.1 on free ports, every wait has a deadline, and every process is
+stopped at the end. Exit status 0 when every measurement moved exactly the expected records.
+"""
+
+import argparse
+import atexit
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+import procs  # noqa: E402
+from procs import BenchError, wait_until  # noqa: E402
+
+IMPLS = ("ferry", "python", "bare")
+IMPL_LABEL = {"ferry": "ferry", "python": "python", "bare": "bare C"}
+WORKLOADS = ("source", "sink")
+STREAM = "bench-stream"
+SINK_TOPIC = "bench-sink-in"
+KEYSPACE = "bench"
+SOURCE_CLASS = "ferry.redis.RedisStreamSourceConnector"
+SINK_CLASS = "ferry.redis.RedisSinkConnector"
+
+# The dev broker keeps ~5 MB per partition and silently drops older data. A source record is
+# ~110 bytes of key + value plus batch overhead; keep each partition near 3 MB at most.
+BYTES_PER_RECORD = 140
+BYTES_PER_PARTITION = 3_000_000
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------------------------- setup
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--records", type=int, default=200_000,
+                   help="records per workload and implementation (default 200000)")
+    p.add_argument("--runs", type=int, default=3,
+                   help="repetitions; medians are reported (default 3)")
+    p.add_argument("--build-dir", default=os.path.join(REPO, "build"),
+                   help="directory with ferry-worker and ferry-kafka-dev (default: build/)")
+    p.add_argument("--json", metavar="OUT", help="write machine-readable results to OUT")
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help="comma-separated subset of: " + ", ".join(WORKLOADS))
+    p.add_argument("--batch", type=int, default=1000,
+                   help="XREAD COUNT / consume batch of the baselines and ferry's batch.size "
+                        "(default 1000)")
+    p.add_argument("--partitions", type=int, default=0,
+                   help="partitions per topic (default: enough to stay under the dev broker's "
+                        "per-partition retention, at least 4)")
+    p.add_argument("--poll-ms", type=float, default=20.0,
+                   help="how often the done condition is polled (default 20)")
+    p.add_argument("--timeout", type=float, default=0.0,
+                   help="seconds one measurement may take (default max(60, records/2000))")
+    p.add_argument("--consumer", action="append", default=None, metavar="KEY=VALUE",
+                   help="librdkafka consumer setting given to all three sink implementations "
+                        "(ferry as consumer.KEY). Default: queued.min.messages=10000000, which "
+                        "keeps librdkafka 2.0.2's 1 s fetch backoff out of the data path; "
+                        "--consumer none uses librdkafka's defaults")
+    p.add_argument("--perf", metavar="DIR",
+                   help="record ferry-worker with `perf record -g` during each ferry "
+                        "measurement into DIR (adds overhead: numbers of such a run are not "
+                        "comparable)")
+    p.add_argument("--verify", action="store_true",
+                   help="also check the content of every record moved (slow for large N)")
+    p.add_argument("--keep-tmp", action="store_true", help="keep logs and state in the temp dir")
+    args = p.parse_args(argv)
+    if args.records < 10:
+        p.error("--records must be at least 10")
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    for w in args.workloads:
+        if w not in WORKLOADS:
+            p.error(f"unknown workload {w!r}")
+    if args.consumer is None:
+        args.consumer = ["queued.min.messages=10000000"]
+    args.consumer = [c for c in args.consumer if c != "none"]
+    for c in args.consumer:
+        if "=" not in c:
+            p.error(f"--consumer wants KEY=VALUE, got {c!r}")
+    if not args.partitions:
+        args.partitions = max(4, math.ceil(args.records * BYTES_PER_RECORD / BYTES_PER_PARTITION))
+    if not args.timeout:
+        args.timeout = max(60.0, args.records / 2000)
+    args.build_dir = os.path.abspath(args.build_dir)
+    return args
+
+
+def binary(build_dir, name):
+    for c in (os.path.join(build_dir, name), os.path.join(build_dir, "runtime", "app", name)):
+        if os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    raise BenchError(f"{name} not found in {build_dir}; build it (ninja -C {build_dir} {name})")
+
+
+def build_bare(out_dir):
+    """Compiles bench/bare/*.c into out_dir; returns {"source": path, "sink": path}."""
+    out = {}
+    for workload, src in (("source", "source_loop.c"), ("sink", "sink_loop.c")):
+        exe = os.path.join(out_dir, src[:-2])
+        cmd = ["cc", "-O2", "-Wall", "-o", exe, os.path.join(HERE, "bare", src),
+               "-lrdkafka", "-lhiredis"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise BenchError(f"building {src} failed ({shlex.join(cmd)}):\n{r.stderr}")
+        out[workload] = exe
+    return out
+
+
+def machine_info():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+            "python": platform.python_version()}
+
+
+# ---------------------------------------------------------------------------------- timing
+
+def observe(progress, target, t0, timeout, poll_s, check=None):
+    """Polls progress() (records moved so far) until it reaches `target`.
+
+    Returns every sample as (time, count), the time of each being the midpoint of its query,
+    the last one being the first that saw `target`. check() runs about once a second to fail
+    fast."""
+    samples = [(t0, 0)]
+    next_check = t0 + 1.0
+    failures = 0
+    while True:
+        a = time.monotonic()
+        try:
+            count = progress()
+            failures = 0
+        except BenchError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a query may time out on a loaded machine
+            failures += 1
+            if failures > 50:
+                raise BenchError(f"progress query keeps failing: {e!r}") from e
+            count = None
+        b = time.monotonic()
+        if count is not None:
+            samples.append(((a + b) / 2, count))
+            if count >= target:
+                return samples
+        if b - t0 > timeout:
+            raise BenchError(f"only {count} of {target} records after {timeout:.0f}s")
+        if check is not None and b >= next_check:
+            check()
+            next_check = b + 1.0
+        time.sleep(max(0.0, poll_s - (time.monotonic() - a)))
+
+
+def rates(samples, target):
+    """(steady rate, steady seconds, from-start rate, from-start seconds).
+
+    From start: target / (time all were seen - time of creation or GO).
+
+    Steady: the rate over the second half of the transfer, from the sample nearest the middle
+    between the first sample that saw a record and the one that saw all of them, to the end.
+    That leaves out start-up: fixed delays (group join, topic metadata) and the burst of records
+    queued meanwhile. The end is interpolated within the last poll interval at the rate of the
+    window (the first sample that saw everything came up to one interval late). With fewer
+    than 5 samples that saw records it falls back to target / (done - last sample that saw
+    nothing). "Steady seconds" is target / steady rate."""
+    t0 = samples[0][0]
+    t_done = samples[-1][0]
+    e2e = t_done - t0
+    moving = [s for s in samples if s[1] > 0]
+    rate = None
+    if len(moving) >= 5:
+        t_mid = (moving[0][0] + t_done) / 2
+        t_s, c_s = min(moving[:-1], key=lambda s: abs(s[0] - t_mid))
+        t_p, c_p = samples[-2]
+        t_end = t_done
+        if t_p > t_s and c_p > c_s:
+            t_end = min(t_done, t_p + (target - c_p) * (t_p - t_s) / (c_p - c_s))
+        if t_end > t_s and target > c_s:
+            rate = (target - c_s) / (t_end - t_s)
+    if rate is None:
+        last_zero = max(t for t, c in samples if c == 0)
+        rate = target / max(t_done - last_zero, 1e-6)
+    return rate, target / rate, target / e2e, e2e
+
+
+# ---------------------------------------------------------------------------------- data
+
+def prefill_stream(redis, n):
+    """N entries of 3 small fields, written with pipelining before anything is timed."""
+    client = redis.client
+    chunk = 10_000
+    for start in range(0, n, chunk):
+        pipe = client.pipeline(transaction=False)
+        for i in range(start, min(n, start + chunk)):
+            pipe.xadd(STREAM, {"sensor": f"s-{i % 1000}", "temp": f"{20 + (i % 150) / 10:.1f}",
+                               "seq": str(i)})
+        pipe.execute()
+    length = client.xlen(STREAM)
+    if length != n:
+        raise BenchError(f"stream has {length} entries, expected {n}")
+
+
+def sink_key(i, n):
+    return f"k{i % max(1, n // 10)}"
+
+
+def sink_value(i):
+    return {"name": f"user-{i}", "score": i, "city": f"c{i % 97}"}
+
+
+def preproduce(kafka, topic, n):
+    """N records with keys from a key space of N/10 and JSON object values of 3 fields."""
+    from confluent_kafka import Producer  # noqa: PLC0415
+    errors = []
+    producer = Producer({"bootstrap.servers": kafka.bootstrap, "linger.ms": 20,
+                         "batch.num.messages": 10000, "queue.buffering.max.messages": 1_000_000,
+                         "log_level": 3,
+                         "on_delivery": lambda err, msg: errors.append(err) if err else None})
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    for i in range(n):
+        while True:
+            try:
+                producer.produce(topic, dumps(sink_value(i)), sink_key(i, n))
+                break
+            except BufferError:
+                producer.poll(0.05)
+        if i % 1000 == 0:
+            producer.poll(0)
+    if producer.flush(60) != 0 or errors:
+        raise BenchError(f"pre-producing {topic} failed: {errors[:3]}")
+    count = kafka.record_count(topic)
+    if count != n:
+        raise BenchError(f"{topic} holds {count} records after pre-producing {n}")
+
+
+def retention_check(kafka, topic):
+    low = kafka.low_watermarks(topic)
+    dropped = {p: o for p, o in low.items() if o > 0}
+    if dropped:
+        return [f"the dev broker dropped old records of {topic} (low watermarks {dropped}): "
+                f"use more --partitions or fewer --records"]
+    return []
+
+
+def verify_source(kafka, redis, topic):
+    """Every stream entry is in `topic` exactly once with ferry's {"id","stream","body"} value."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition  # noqa: PLC0415
+    expected = {}
+    last = "-"
+    while True:
+        entries = redis.client.xrange(STREAM, min=last, count=10_000)
+        if last != "-":
+            entries = entries[1:]
+        if not entries:
+            break
+        for eid, fields in entries:
+            expected[eid.decode()] = {k.decode(): v.decode() for k, v in fields.items()}
+        last = entries[-1][0].decode()
+    ends = kafka.end_offsets(topic)
+    c = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "bench-verify",
+                  "enable.auto.commit": False, "log_level": 3})
+    problems = []
+    seen = set()
+    try:
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends if ends[p] > 0])
+        remaining = sum(ends.values())
+        deadline = time.monotonic() + 120
+        while remaining > 0 and time.monotonic() < deadline:
+            for m in c.consume(num_messages=10_000, timeout=0.5):
+                if m.error():
+                    continue
+                remaining -= 1
+                key = m.key().decode() if m.key() is not None else None
+                value = json.loads(m.value())
+                if key in seen:
+                    problems.append(f"entry {key} delivered twice")
+                seen.add(key)
+                want = expected.get(key)
+                if want is None:
+                    problems.append(f"record with unknown key {key!r}")
+                elif value != {"id": key, "stream": STREAM, "body": want}:
+                    problems.append(f"record {key} has value {value!r}")
+                if len(problems) > 5:
+                    return problems
+    finally:
+        c.close()
+    missing = len(expected) - len(seen & expected.keys())
+    if missing:
+        problems.append(f"{missing} stream entries are missing from {topic}")
+    return problems
+
+
+def verify_sink(redis, n):
+    """Every key holds the fields of the last record written for it."""
+    keys = max(1, n // 10)
+    problems = []
+    names = [f"{KEYSPACE}:k{j}" for j in range(keys)]
+    for start in range(0, keys, 5000):
+        pipe = redis.client.pipeline(transaction=False)
+        for name in names[start:start + 5000]:
+            pipe.hgetall(name)
+        for j, got in enumerate(pipe.execute(), start):
+            last = j + keys * ((n - 1 - j) // keys)
+            want = {k.encode(): str(v).encode() for k, v in sink_value(last).items()}
+            if got != want:
+                problems.append(f"{names[j]} holds {got!r}, expected {want!r}")
+                if len(problems) > 5:
+                    return problems
+    return problems
+
+
+# ---------------------------------------------------------------------------------- workloads
+
+class Context:
+    def __init__(self, args, tmp, bare):
+        self.args = args
+        self.tmp = tmp
+        self.bare = bare
+        self.worker_bin = binary(args.build_dir, "ferry-worker")
+        self.kafka_bin = binary(args.build_dir, "ferry-kafka-dev")
+        self.python = sys.executable or "/usr/bin/python3"
+
+
+def start_perf(ctx, worker, name):
+    if not ctx.args.perf:
+        return None
+    os.makedirs(ctx.args.perf, exist_ok=True)
+    out = os.path.join(os.path.abspath(ctx.args.perf), name + ".data")
+    return procs.PerfRecorder(worker.pid, out)
+
+
+def stop_perf(perf, res):
+    if perf is not None:
+        res["perf_report"] = perf.stop()
+        log(f"  perf report: {res['perf_report']}")
+
+
+def ferry_check(worker, connector):
+    def check():
+        if worker.process.poll() is not None:
+            raise BenchError(f"ferry-worker exited with {worker.process.returncode}: "
+                             f"{procs.tail(worker.log_path)}")
+        task = worker.task_state(connector)
+        if task and task.get("state") == "FAILED":
+            raise BenchError(f"ferry task failed: {task.get('trace', '')[:2000]}")
+    return check
+
+
+def baseline_check(baseline):
+    def check():
+        code = baseline.process.poll()
+        if code is not None and code != 0:
+            raise BenchError(f"{baseline.name} exited with {code}: "
+                             f"{procs.tail(baseline.stderr_path)}")
+    return check
+
+
+def measure(ctx, impl, start, progress, stop, check_factory, cpu_pid=None):
+    """start() -> handle; timing from just before start() until progress() == records.
+
+    CPU time: of process `cpu_pid` from start() until done when given (ferry-worker), else as
+    the baseline reported it (from GO until its work was done)."""
+    n = ctx.args.records
+    cpu0 = procs.cpu_seconds(cpu_pid) if cpu_pid else None
+    t0 = time.monotonic()
+    handle = start()
+    samples = observe(progress, n, t0, ctx.args.timeout, ctx.args.poll_ms / 1000,
+                      check_factory(handle))
+    cpu = procs.cpu_seconds(cpu_pid) - cpu0 if cpu_pid else None
+    rate, secs, e2e_rate, e2e_secs = rates(samples, n)
+    extra = stop(handle)
+    if cpu is None:
+        cpu = extra.pop("cpu_seconds", None)
+    extra["cpu_seconds"] = cpu
+    extra["cpu_us_per_record"] = cpu * 1e6 / n if cpu is not None else None
+    return {"steady_rate": rate, "steady_seconds": secs, "e2e_rate": e2e_rate,
+            "e2e_seconds": e2e_secs, "observed_at_done": samples[-1][1],
+            "samples": [[round(t - t0, 4), c] for t, c in samples], **extra}
+
+
+def run_source(ctx, run, order):
+    args = ctx.args
+    n = args.records
+    topics = {f"bench-src-{impl}": args.partitions for impl in order}
+    redis = kafka = None
+    results = {}
+    try:
+        redis = procs.RedisServer(ctx.tmp, f"redis-r{run}-source")
+        kafka = procs.KafkaDev(ctx.kafka_bin, ctx.tmp, topics)
+        prefill_stream(redis, n)
+        for impl in order:
+            topic = f"bench-src-{impl}"
+            name = f"bench-source-r{run}"
+            if impl == "ferry":
+                worker = procs.FerryWorker(ctx.worker_bin, ctx.tmp, kafka.bootstrap,
+                                           f"worker-r{run}-source")
+                try:
+                    def start():
+                        worker.create_connector(name, {
+                            "connector.class": SOURCE_CLASS, "tasks.max": "1",
+                            "redis.uri": redis.uri, "redis.stream.name": STREAM,
+                            "topic": topic, "batch.size": str(args.batch)})
+                        return worker
+
+                    def stop(w):
+                        rss = procs.vmhwm_kb(w.pid)
+                        w.delete_connector(name)
+                        return {"peak_rss_kb": rss}
+                    perf = start_perf(ctx, worker, f"ferry-source-r{run}")
+                    res = measure(ctx, impl, start, lambda: kafka.record_count(topic), stop,
+                                  lambda w: ferry_check(w, name), cpu_pid=worker.pid)
+                    stop_perf(perf, res)
+                finally:
+                    code = worker.stop()
+                if code != 0:
+                    raise BenchError(f"ferry-worker exited with {code} on SIGTERM: "
+                                     f"{procs.tail(worker.log_path)}")
+            else:
+                if impl == "python":
+                    argv = [ctx.python, os.path.join(HERE, "bridges", "python_source.py"),
+                            redis.uri, STREAM, kafka.bootstrap, topic, str(n), str(args.batch)]
+                else:
+                    argv = [ctx.bare["source"], "127.0.0.1", str(redis.port), STREAM,
+                            kafka.bootstrap, topic, str(n), str(args.batch)]
+                b = procs.Baseline(argv, ctx.tmp, f"{impl}-r{run}-source")
+                try:
+                    def start():
+                        b.go()
+                        return b
+
+                    def stop(bl):
+                        out = bl.result(timeout=args.timeout)
+                        return {"peak_rss_kb": out.get("vmhwm_kb"),
+                                "self_reported_seconds": out.get("seconds"),
+                                "cpu_seconds": out.get("cpu_seconds")}
+                    res = measure(ctx, impl, start, lambda: kafka.record_count(topic), stop,
+                                  baseline_check)
+                finally:
+                    b.kill()
+            res["expected"] = n
+            res["moved"] = kafka.record_count(topic)
+            checks = []
+            if res["moved"] != n:
+                checks.append(f"{topic} holds {res['moved']} records, expected {n}")
+            checks += retention_check(kafka, topic)
+            if args.verify:
+                checks += verify_source(kafka, redis, topic)
+                res["verified"] = not checks
+            res["problems"] = checks
+            results[impl] = res
+            report_line("source", run, impl, res)
+    finally:
+        if kafka:
+            kafka.stop()
+        if redis:
+            redis.stop()
+    return results
+
+
+def run_sink(ctx, run, order):
+    args = ctx.args
+    n = args.records
+    redis = kafka = None
+    results = {}
+    try:
+        redis = procs.RedisServer(ctx.tmp, f"redis-r{run}-sink")
+        kafka = procs.KafkaDev(ctx.kafka_bin, ctx.tmp, {SINK_TOPIC: args.partitions})
+        preproduce(kafka, SINK_TOPIC, n)
+        ends = kafka.end_offsets(SINK_TOPIC)
+        for impl in order:
+            redis.reset()
+            hset_calls = lambda: redis.command_calls("hset")  # noqa: E731
+            if impl == "ferry":
+                name = f"bench-sink-r{run}"
+                group = f"connect-{name}"
+                worker = procs.FerryWorker(
+                    ctx.worker_bin, ctx.tmp, kafka.bootstrap, f"worker-r{run}-sink",
+                    {f"consumer.{k}": v for k, v in (c.split("=", 1) for c in args.consumer)})
+                try:
+                    def start():
+                        worker.create_connector(name, {
+                            "connector.class": SINK_CLASS, "tasks.max": "1",
+                            "topics": SINK_TOPIC, "redis.uri": redis.uri,
+                            "redis.type": "HASH", "redis.keyspace": KEYSPACE})
+                        return worker
+
+                    def stop(w):
+                        return {}
+                    perf = start_perf(ctx, worker, f"ferry-sink-r{run}")
+                    res = measure(ctx, impl, start, hset_calls, stop,
+                                  lambda w: ferry_check(w, name), cpu_pid=worker.pid)
+                    stop_perf(perf, res)
+                    res["problems"] = wait_committed(kafka, group, ends)
+                    res["peak_rss_kb"] = procs.vmhwm_kb(worker.pid)
+                    worker.delete_connector(name)
+                finally:
+                    code = worker.stop()
+                if code != 0:
+                    raise BenchError(f"ferry-worker exited with {code} on SIGTERM: "
+                                     f"{procs.tail(worker.log_path)}")
+            else:
+                group = f"bench-{impl}-r{run}"
+                if impl == "python":
+                    argv = [ctx.python, os.path.join(HERE, "bridges", "python_sink.py"),
+                            kafka.bootstrap, SINK_TOPIC, group, redis.uri, KEYSPACE, str(n),
+                            str(args.batch), *args.consumer]
+                else:
+                    argv = [ctx.bare["sink"], kafka.bootstrap, SINK_TOPIC, group, "127.0.0.1",
+                            str(redis.port), KEYSPACE, str(n), str(args.batch), *args.consumer]
+                b = procs.Baseline(argv, ctx.tmp, f"{impl}-r{run}-sink")
+                try:
+                    def start():
+                        b.go()
+                        return b
+
+                    def stop(bl):
+                        out = bl.result(timeout=args.timeout)
+                        return {"peak_rss_kb": out.get("vmhwm_kb"),
+                                "self_reported_seconds": out.get("seconds"),
+                                "cpu_seconds": out.get("cpu_seconds")}
+                    res = measure(ctx, impl, start, hset_calls, stop, baseline_check)
+                    res["problems"] = wait_committed(kafka, group, ends)
+                finally:
+                    b.kill()
+            res["expected"] = n
+            res["moved"] = hset_calls()
+            checks = res["problems"]
+            if res["moved"] != n:
+                checks.append(f"Redis ran HSET {res['moved']} times, expected {n}")
+            keys = redis.client.dbsize()
+            if keys != max(1, n // 10):
+                checks.append(f"Redis holds {keys} keys, expected {max(1, n // 10)}")
+            if args.verify:
+                checks += verify_sink(redis, n)
+                res["verified"] = not checks
+            results[impl] = res
+            report_line("sink", run, impl, res)
+        checks = retention_check(kafka, SINK_TOPIC)
+        if checks:
+            for res in results.values():
+                res["problems"] += checks
+    finally:
+        if kafka:
+            kafka.stop()
+        if redis:
+            redis.stop()
+    return results
+
+
+def wait_committed(kafka, group, ends, timeout=20.0):
+    """Waits until `group` committed the end offset of every partition."""
+    try:
+        wait_until(lambda: all(kafka.committed(group, SINK_TOPIC).get(p, -1) == end
+                               for p, end in ends.items() if end > 0),
+                   timeout, f"group {group} to commit the end offsets", interval=0.2)
+        return []
+    except BenchError as e:
+        return [str(e) + f" (committed: {kafka.committed(group, SINK_TOPIC)}, end: {ends})"]
+
+
+# ---------------------------------------------------------------------------------- report
+
+def fmt_rate(r):
+    return "-" if r is None else f"{r:,.0f}"
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def fmt_us(us):
+    return "-" if us is None else f"{us:.2f} us"
+
+
+def fmt_mb(kb):
+    return "-" if kb is None or kb < 0 else f"{kb / 1024:.1f} MB"
+
+
+def report_line(workload, run, impl, res):
+    extra = ""
+    if res.get("self_reported_seconds") is not None:
+        extra = f", own clock {res['self_reported_seconds']:.3f} s"
+    status = "ok" if not res.get("problems") else "PROBLEM: " + "; ".join(res["problems"])
+    log(f"  run {run} {workload:6} {IMPL_LABEL[impl]:7} {res['moved']:>8} records | steady "
+        f"{res['steady_seconds']:7.3f} s = {fmt_rate(res['steady_rate']):>9} rec/s | from start "
+        f"{res['e2e_seconds']:7.3f} s = {fmt_rate(res['e2e_rate']):>9} rec/s{extra} | "
+        f"CPU {fmt_us(res.get('cpu_us_per_record'))}/record | "
+        f"peak RSS {fmt_mb(res.get('peak_rss_kb'))} | {status}")
+
+
+def summarize(runs):
+    """runs: [{impl: result}] of one workload -> medians and median per-run ratios."""
+    out = {}
+    for key in ("steady_rate", "e2e_rate"):
+        s = {}
+        for impl in IMPLS:
+            vals = [r[impl][key] for r in runs if impl in r]
+            s[impl] = statistics.median(vals) if vals else None
+        for base in ("python", "bare"):
+            ratios = [r["ferry"][key] / r[base][key] for r in runs
+                      if "ferry" in r and base in r and r[base][key] > 0]
+            s[f"ferry/{base}"] = statistics.median(ratios) if ratios else None
+            s[f"ferry/{base} per run"] = ratios
+        out[key] = s
+    s = {}
+    for impl in IMPLS:
+        vals = [r[impl]["cpu_us_per_record"] for r in runs
+                if impl in r and r[impl].get("cpu_us_per_record") is not None]
+        s[impl] = statistics.median(vals) if vals else None
+    for base in ("python", "bare"):
+        ratios = [r["ferry"]["cpu_us_per_record"] / r[base]["cpu_us_per_record"] for r in runs
+                  if "ferry" in r and base in r and r["ferry"].get("cpu_us_per_record")
+                  and r[base].get("cpu_us_per_record")]
+        s[f"ferry/{base}"] = statistics.median(ratios) if ratios else None
+    out["cpu_us_per_record"] = s
+    out["peak_rss_kb"] = {impl: max((r[impl].get("peak_rss_kb") or -1 for r in runs if impl in r),
+                                    default=None) for impl in IMPLS}
+    return out
+
+
+def render(rows):
+    """A Markdown table; first column left-aligned, the others right-aligned."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append("| " + " | ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                                       for j, (c, w) in enumerate(zip(r, widths))) + " |")
+        if i == 0:
+            lines.append("|" + "|".join("-" * (w + 1) + ":" if j else "-" * (w + 2)
+                                        for j, w in enumerate(widths)) + "|")
+    return "\n".join(lines)
+
+
+def table(summaries, key):
+    rows = [("workload", "ferry rec/s (median)", "python rec/s", "bare C rec/s", "ferry/python",
+             "ferry/bare", "ferry peak RSS", "python peak RSS")]
+    for workload, s in summaries.items():
+        m = s[key]
+        rows.append((workload, fmt_rate(m["ferry"]), fmt_rate(m["python"]), fmt_rate(m["bare"]),
+                     fmt_ratio(m["ferry/python"]), fmt_ratio(m["ferry/bare"]),
+                     fmt_mb(s["peak_rss_kb"]["ferry"]), fmt_mb(s["peak_rss_kb"]["python"])))
+    return render(rows)
+
+
+def cpu_table(summaries):
+    rows = [("workload", "ferry CPU/record", "python CPU/record", "bare C CPU/record",
+             "ferry/python", "ferry/bare", "bare C peak RSS")]
+    for workload, s in summaries.items():
+        m = s["cpu_us_per_record"]
+        rows.append((workload, fmt_us(m["ferry"]), fmt_us(m["python"]), fmt_us(m["bare"]),
+                     fmt_ratio(m["ferry/python"]), fmt_ratio(m["ferry/bare"]),
+                     fmt_mb(s["peak_rss_kb"]["bare"])))
+    return render(rows)
+
+
+# ---------------------------------------------------------------------------------- main
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.monotonic()
+    atexit.register(procs.kill_all)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+
+    command = shlex.join(["/usr/bin/python3", os.path.relpath(os.path.abspath(__file__), REPO)]
+                         + (sys.argv[1:] if argv is None else list(argv)))
+    doc = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+           "machine": machine_info(), "command": command,
+           "config": {"records": args.records, "runs": args.runs, "partitions": args.partitions,
+                      "batch": args.batch, "poll_ms": args.poll_ms, "build_dir": args.build_dir,
+                      "workloads": args.workloads, "verify": args.verify,
+                      "sink_consumer_settings": args.consumer, "perf": bool(args.perf)},
+           "workloads": {w: {"runs": []} for w in args.workloads}, "problems": [], "ok": False}
+    tmp = tempfile.mkdtemp(prefix="ferry-bench-")
+    log(f"ferry bench: {args.records} records x {args.runs} run(s), {args.partitions} partitions "
+        f"per topic, batch {args.batch}, build {args.build_dir}, {os.cpu_count()} cores; "
+        f"temp {tmp}")
+    failed = None
+    try:
+        ctx = Context(args, tmp, build_bare(tmp))
+        for run in range(1, args.runs + 1):
+            order = list(IMPLS[(run - 1) % 3:] + IMPLS[:(run - 1) % 3])
+            for workload in args.workloads:
+                fn = run_source if workload == "source" else run_sink
+                results = fn(ctx, run, order)
+                doc["workloads"][workload]["runs"].append(results)
+                for impl, res in results.items():
+                    for p in res.get("problems", []):
+                        doc["problems"].append(f"run {run} {workload} {impl}: {p}")
+    except (BenchError, KeyboardInterrupt) as e:
+        failed = f"{type(e).__name__}: {e}"
+        log(f"\nbench aborted: {failed}")
+        doc["problems"].append(failed)
+    except Exception as e:  # noqa: BLE001 - report, clean up, exit 1
+        failed = f"{type(e).__name__}: {e}"
+        log(f"\nbench aborted:\n{traceback.format_exc()}")
+        doc["problems"].append(failed)
+    finally:
+        procs.kill_all()
+
+    summaries = {w: summarize(d["runs"]) for w, d in doc["workloads"].items() if d["runs"]}
+    for w, s in summaries.items():
+        doc["workloads"][w]["summary"] = s
+    doc["seconds"] = time.monotonic() - started
+    doc["ok"] = failed is None and not doc["problems"]
+    if summaries:
+        n_runs = max(len(d["runs"]) for d in doc["workloads"].values())
+        log(f"\nSteady throughput, median of {n_runs} run(s): records/s over the second half of "
+            f"the transfer (from midway between the first record and the last seen at the "
+            f"destination, to the last; start-up left out). Ratios are medians of the per-run "
+            f"ferry/baseline ratios; peak RSS is the highest VmHWM over the runs.")
+        log(table(summaries, "steady_rate"))
+        log("\nFrom start: records / (done - connector creation or bridge start), including "
+            "task start-up and, for the sink, the consumer group join.")
+        log(table(summaries, "e2e_rate"))
+        log("\nCPU time per record (all threads of the process doing the moving, from start to "
+            "done; median; ratios are medians of per-run ratios, lower is better for ferry).")
+        log(cpu_table(summaries))
+    log(f"\n{'OK' if doc['ok'] else 'FAILED'}: {len(doc['problems'])} problem(s), "
+        f"{doc['seconds']:.0f} s in all")
+    for p in doc["problems"]:
+        log(f"  - {p}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+    if doc["ok"] and not args.keep_tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        log(f"logs kept in {tmp}")
+    return 0 if doc["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

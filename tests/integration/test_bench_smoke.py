@@ -1,0 +1,141 @@
+"""Smoke test of the benchmark harness (bench/run.py) with a tiny workload.
+
+    /usr/bin/python3 tests/integration/test_bench_smoke.py --build-dir BUILD [unittest args]
+
+Runs `bench/run.py --records 5000 --runs 1 --verify` once and checks that it finishes in time,
+that every implementation of every workload moved exactly the expected records (and their
+content, --verify), and that it reports sensible positive numbers. It asserts no ratio
+threshold: the machine is shared and noisy, and 5000 records are far too few to time.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+BUILD_DIR = os.path.join(REPO, "build")
+RECORDS = 5000
+TIMEOUT = 180  # seconds for the whole bench run; it normally takes ~20 s
+IMPLS = ("ferry", "python", "bare")
+WORKLOADS = ("source", "sink")
+
+
+class BenchSmokeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="bench-smoke-")
+        cls.json_path = os.path.join(cls.tmp.name, "bench.json")
+        cmd = [sys.executable or "/usr/bin/python3", os.path.join(REPO, "bench", "run.py"),
+               "--records", str(RECORDS), "--runs", "1", "--build-dir", BUILD_DIR, "--verify",
+               "--json", cls.json_path]
+        start = time.monotonic()
+        try:
+            cls.proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
+                                      stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            cls.proc = None
+            cls.timeout_output = (e.stdout or b"").decode(errors="replace") if isinstance(
+                e.stdout, bytes) else (e.stdout or "")
+        cls.elapsed = time.monotonic() - start
+        cls.doc = None
+        if cls.proc is not None and os.path.exists(cls.json_path):
+            with open(cls.json_path) as f:
+                cls.doc = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def output(self):
+        if self.proc is None:
+            return f"(timed out)\n{self.timeout_output}"
+        return (f"exit {self.proc.returncode}\nstdout:\n{self.proc.stdout}\n"
+                f"stderr:\n{self.proc.stderr}")
+
+    def test_completes_in_time_and_cleanly(self):
+        self.assertIsNotNone(self.proc, f"bench/run.py did not finish within {TIMEOUT}s: "
+                                        f"{self.output()}")
+        self.assertEqual(self.proc.returncode, 0, self.output())
+        self.assertIsNotNone(self.doc, "no --json output written")
+        self.assertTrue(self.doc["ok"], self.doc.get("problems"))
+        self.assertEqual(self.doc["problems"], [])
+
+    def test_every_workload_moved_exactly_the_expected_records(self):
+        self.assertIsNotNone(self.doc, self.output())
+        for workload in WORKLOADS:
+            runs = self.doc["workloads"][workload]["runs"]
+            self.assertEqual(len(runs), 1, workload)
+            for impl in IMPLS:
+                res = runs[0][impl]
+                with self.subTest(workload=workload, impl=impl):
+                    self.assertEqual(res["expected"], RECORDS)
+                    self.assertEqual(res["moved"], RECORDS)
+                    self.assertEqual(res["observed_at_done"], RECORDS)
+                    self.assertTrue(res["verified"], res["problems"])
+                    self.assertEqual(res["problems"], [])
+
+    def test_reports_sensible_positive_numbers(self):
+        self.assertIsNotNone(self.doc, self.output())
+        for workload in WORKLOADS:
+            summary = self.doc["workloads"][workload]["summary"]
+            res = self.doc["workloads"][workload]["runs"][0]
+            for impl in IMPLS:
+                with self.subTest(workload=workload, impl=impl):
+                    r = res[impl]
+                    for key in ("steady_rate", "e2e_rate", "steady_seconds", "e2e_seconds"):
+                        self.assertGreater(r[key], 0, key)
+                    self.assertLess(r["e2e_seconds"], TIMEOUT)
+                    self.assertGreater(r["peak_rss_kb"], 1000)  # > 1 MB: a real process
+                    self.assertLess(r["peak_rss_kb"], 16 * 1024 * 1024)
+                    self.assertIsNotNone(r["cpu_seconds"])
+                    self.assertGreaterEqual(r["cpu_seconds"], 0)
+                    self.assertGreater(summary["steady_rate"][impl], 0)
+            for key in ("steady_rate", "e2e_rate"):
+                for base in ("python", "bare"):
+                    ratio = summary[key][f"ferry/{base}"]
+                    with self.subTest(workload=workload, ratio=f"{key} ferry/{base}"):
+                        self.assertIsNotNone(ratio)
+                        self.assertGreater(ratio, 0)
+                        self.assertTrue(ratio < 1e4)
+
+    def test_prints_the_ratio_table(self):
+        self.assertIsNotNone(self.proc, self.output())
+        out = self.proc.stdout
+        self.assertIn("| workload | ferry rec/s (median) | python rec/s | bare C rec/s | "
+                      "ferry/python | ferry/bare | ferry peak RSS | python peak RSS |", out)
+        for workload in WORKLOADS:
+            self.assertRegex(out, rf"\n\| {workload} +\|[^\n]*x \|[^\n]*MB \|")
+        self.assertIn("OK: 0 problem(s)", out)
+
+    def test_leaves_no_process_behind(self):
+        self.assertIsNotNone(self.proc, self.output())
+        # Every server the bench started ran in the temp dir it names on its first line.
+        first = self.proc.stdout.splitlines()[0]
+        tmp = first.rsplit("temp ", 1)[-1].strip()
+        self.assertTrue(tmp.startswith("/"), first)
+        leftovers = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if tmp in cmdline:
+                leftovers.append(f"{pid}: {cmdline}")
+        self.assertEqual(leftovers, [])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--build-dir", default=os.environ.get("FERRY_BUILD_DIR", BUILD_DIR))
+    args, rest = parser.parse_known_args(sys.argv[1:])
+    BUILD_DIR = os.path.abspath(args.build_dir)
+    unittest.main(argv=[sys.argv[0]] + rest)
