@@ -3,17 +3,23 @@
 Every test starts its own processes on free loopback ports and waits on conditions with
 deadlines; nothing sleeps for a fixed time to "let things settle".
 
-    build = build_dir_from_argv()                       # parses --build-dir, leaves the rest
-    with tempfile.TemporaryDirectory() as tmp:
-        redis = RedisServer(tmp)                        # redis-server on a free port
-        kafka = KafkaDev(binary(build, "ferry-kafka-dev"))
-        worker = Worker(build, tmp, kafka.bootstrap)    # ferry-worker standalone
-        status, body, headers = worker.post("/connectors", {...})
+    BUILD_DIR, argv = parse_args()                     # --build-dir; the rest for unittest
+    ...
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory(); self.addCleanup(tmp.cleanup)
+        redis, kafka, worker = start_stack(self, BUILD_DIR, tmp.name)  # cleanups registered
+        status, body, headers = worker.post("/connectors", {"name": ..., "config": ...})
+        wait_until(lambda: redis.cli("EXISTS", "k") == "1", 30, "key k in Redis")
+
+Pieces: free_port, wait_until (+ GiveUp), RedisServer (.cli, .pipe, .command_calls),
+kafka_dev (a KafkaDev from kafka_dev.py), Worker (properties file, start/terminate/kill9,
+REST calls, offsets file), kcat_consume / kcat_produce / kafka_end_offsets.
 
 The environment (ASAN_OPTIONS and friends) is passed through to every child untouched.
 """
 
 import argparse
+import atexit
 import http.client
 import json
 import os
@@ -42,7 +48,26 @@ SINK_CLASS_ALIAS = "com.redis.kafka.connect.RedisSinkConnector"
 # What a crashed or sanitizer-flagged process leaves in its output.
 CRASH_MARKERS = ("Segmentation fault", "terminate called", "AddressSanitizer", "LeakSanitizer",
                  "UndefinedBehaviorSanitizer", "ThreadSanitizer", "runtime error:",
-                 "Aborted", "core dumped", "SUMMARY: ")
+                 "SUMMARY: ")
+
+
+# Every process started here, so that none outlives the test run even when a test is
+# interrupted before its cleanups run.
+_STARTED = []
+
+
+def _popen(*args, **kwargs):
+    process = subprocess.Popen(*args, **kwargs)
+    _STARTED.append(process)
+    return process
+
+
+@atexit.register
+def _kill_leftovers():
+    for process in _STARTED:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 # ---------------------------------------------------------------- command line / build dir
@@ -80,11 +105,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+class GiveUp(AssertionError):
+    """Raised by a wait_until predicate to stop waiting at once (e.g. a task FAILED)."""
+
+
 def wait_until(predicate, timeout=30.0, what="condition", interval=0.05):
     """Polls predicate() until it returns a truthy value (which is returned).
 
     Raises AssertionError naming `what` (and the last exception the predicate raised) after
-    `timeout` seconds. Exceptions from the predicate count as "not yet"."""
+    `timeout` seconds. Exceptions from the predicate count as "not yet", except GiveUp, which
+    is passed on at once."""
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
@@ -92,6 +122,8 @@ def wait_until(predicate, timeout=30.0, what="condition", interval=0.05):
             value = predicate()
             if value:
                 return value
+        except GiveUp:
+            raise
         except Exception as e:  # noqa: BLE001 - a condition may fail while things converge
             last_error = e
         if time.monotonic() >= deadline:
@@ -99,6 +131,15 @@ def wait_until(predicate, timeout=30.0, what="condition", interval=0.05):
         time.sleep(interval)
     detail = f"; last error: {last_error!r}" if last_error is not None else ""
     raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
+
+
+_STREAM_ID = re.compile(r"^\d+-\d+$")
+
+
+def stream_id_like(text):
+    """True when `text` has the form of a stream entry id (e.g. a line of redis-cli --raw
+    XRANGE output)."""
+    return bool(_STREAM_ID.match(text))
 
 
 def stream_id(text):
@@ -125,7 +166,7 @@ class RedisServer:
 
     def start(self, timeout=10.0):
         self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
+        self.process = _popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.tmp_dir, "--protected-mode", "no"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
@@ -148,14 +189,16 @@ class RedisServer:
         except OSError:
             return ""
 
-    def cli(self, *args, input=None, check=True, timeout=30):
-        """Runs redis-cli with `args`; returns stdout without the trailing newline."""
-        result = subprocess.run([REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port), *map(str, args)],
-                                input=input, capture_output=True, text=True, timeout=timeout)
+    def cli(self, *args, input=None, check=True, timeout=30, strip=True):
+        """Runs redis-cli with `args`; returns stdout without the trailing newline (all of it
+        with strip=False)."""
+        argv = [REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port), *map(str, args)]
+        result = subprocess.run(argv, input=input, capture_output=True, text=True,
+                                timeout=timeout)
         if check and (result.returncode != 0 or result.stdout.startswith("ERR")):
             raise AssertionError(f"redis-cli {' '.join(map(str, args))} failed "
                                  f"({result.returncode}): {result.stdout}{result.stderr}")
-        return result.stdout.rstrip("\n")
+        return result.stdout.rstrip("\n") if strip else result.stdout
 
     def cli_lines(self, *args, **kw):
         out = self.cli(*args, **kw)
@@ -233,6 +276,8 @@ def kcat_consume(bootstrap, topic, timeout=120):
 
 def kcat_produce(bootstrap, topic, records, partition=None, extra=(), timeout=120):
     """Produces (key, value) pairs; value None is a tombstone (kcat -Z), key None sends no key.
+    A str value is sent as is (so a JSON string must be given as json.dumps("text")); any
+    other value is sent as its JSON text.
 
     Keys go through the default (key-hashing) partitioner unless `partition` is given, so
     records with the same key keep their order. Keys and values must not contain tab/newline.
@@ -388,10 +433,10 @@ class Worker:
             raise AssertionError("worker already running")
         self.runs += 1
         with open(self.log_path, "ab") as log:
-            log.write(f"\n===== run {self.runs}: {self.mode} {self.properties_path} =====\n".encode())
+            banner = f"\n===== run {self.runs}: {self.mode} {self.properties_path} =====\n"
+            log.write(banner.encode())
             log.flush()
-            self._log_offset = log.tell()
-            self.process = subprocess.Popen(
+            self.process = _popen(
                 [self.exe, self.mode, self.properties_path, *self.connector_files],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
 
@@ -440,22 +485,40 @@ class Worker:
 
     def wait_running(self, name, tasks=1, timeout=30.0, state="RUNNING"):
         """Waits until the connector and `tasks` tasks report `state`; returns the status."""
+        last = {}
+
         def check():
-            s = self.status(name)
+            if not self.running():
+                raise GiveUp(f"ferry-worker exited with {self.process.returncode}; log:\n"
+                             f"{self.log_text(tail=4000)}")
+            s = last["status"] = self.status(name)
             if not s or s["connector"]["state"] != state:
                 return None
             ts = s.get("tasks", [])
             if len(ts) < tasks or any(t["state"] != state for t in ts):
                 return None
             return s
-        return wait_until(check, timeout, f"connector {name} and {tasks} task(s) to be {state} "
-                          f"(last: {self._safe_status(name)})")
-
-    def _safe_status(self, name):
         try:
-            return self.status(name)
-        except Exception as e:  # noqa: BLE001
-            return repr(e)
+            return wait_until(check, timeout, f"connector {name} and {tasks} task(s) to be {state}")
+        except GiveUp:
+            raise
+        except AssertionError as e:
+            raise AssertionError(f"{e}; last status: {last.get('status')}") from None
+
+    def check_not_failed(self, *names):
+        """Raises GiveUp (ends a wait_until at once) when the worker died or a connector or
+        task of `names` is FAILED."""
+        if not self.running():
+            raise GiveUp(f"ferry-worker exited with {self.process.returncode}; log:\n"
+                         f"{self.log_text(tail=4000)}")
+        for name in names:
+            s = self.status(name)
+            if not s:
+                continue
+            states = [s["connector"]] + list(s.get("tasks", []))
+            failed = [x for x in states if x.get("state") == "FAILED"]
+            if failed:
+                raise GiveUp(f"connector {name} has FAILED parts: {failed}")
 
     # ---- lifecycle
 
@@ -502,7 +565,8 @@ class Worker:
 
     def source_offset(self, connector, stream):
         """The committed stream entry id of `stream`, or None."""
-        value = self.read_offsets().get((connector, json.dumps({"stream": stream})))
+        key = (connector, json.dumps({"stream": stream}, sort_keys=True))
+        value = self.read_offsets().get(key)
         return value.get("offset") if isinstance(value, dict) else None
 
     def crash_markers(self):
@@ -527,7 +591,8 @@ def dump_on_failure(testcase, *things):
             return
         for t in things:
             if isinstance(t, Worker):
-                sys.stderr.write(f"\n----- {t.name} log ({t.log_path}) -----\n{t.log_text(tail=20000)}\n")
+                sys.stderr.write(f"\n----- {t.name} log ({t.log_path}) -----\n"
+                                 f"{t.log_text(tail=20000)}\n")
             elif isinstance(t, RedisServer):
                 sys.stderr.write(f"\n----- redis {t.port} log -----\n{t.log_text()[-4000:]}\n")
             elif isinstance(t, KafkaDev):
@@ -535,13 +600,20 @@ def dump_on_failure(testcase, *things):
     testcase.addCleanup(dump)
 
 
+def kafka_dev(build_dir, **kwargs):
+    """A ferry-kafka-dev from `build_dir` (see kafka_dev.KafkaDev), killed at exit at the latest."""
+    kafka = KafkaDev(binary(build_dir, "ferry-kafka-dev"), **kwargs)
+    _STARTED.append(kafka.process)
+    return kafka
+
+
 def start_stack(testcase, build_dir, tmp_dir, worker=True, **worker_kw):
     """Starts redis-server + ferry-kafka-dev (+ a standalone worker), registering cleanups.
     Returns (redis, kafka, worker or None)."""
     redis = RedisServer(tmp_dir)
     testcase.addCleanup(redis.stop)
-    kafka = KafkaDev(binary(build_dir, "ferry-kafka-dev"))
-    testcase.addCleanup(_stop_kafka, kafka)
+    kafka = kafka_dev(build_dir)
+    testcase.addCleanup(stop_kafka, kafka)
     w = None
     if worker:
         w = Worker(build_dir, tmp_dir, kafka.bootstrap, start=False, **worker_kw)
@@ -553,7 +625,8 @@ def start_stack(testcase, build_dir, tmp_dir, worker=True, **worker_kw):
     return redis, kafka, w
 
 
-def _stop_kafka(kafka):
+def stop_kafka(kafka):
+    """Stops ferry-kafka-dev, reporting (not raising) an unclean exit."""
     try:
         kafka.stop(timeout=10)
     except KafkaDevError as e:

@@ -31,7 +31,7 @@ void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     rd_kafka_assign(consumer_, partitions);
     assignment_ = tps;
-    sink_->open(tps);
+    if (sink_) sink_->open(tps);
     if (paused_) rd_kafka_pause_partitions(consumer_, partitions);
     log::info(k_log, "Assigned ", tps.size(), " partition(s)");
   } else {
@@ -41,7 +41,7 @@ void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
     } catch (const std::exception& e) {
       log::warn(k_log, "Commit on revocation failed: ", e.what());
     }
-    sink_->close(tps);
+    if (sink_) sink_->close(tps);
     for (const auto& tp : tps) current_.erase(tp);
     assignment_.clear();
     rd_kafka_assign(consumer_, nullptr);
@@ -51,7 +51,7 @@ void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
 
 void sink_task_runner::commit(bool sync) {
   commit_requested_ = false;
-  if (current_.empty()) return;
+  if (current_.empty() || !sink_) return;
   auto offsets = sink_->pre_commit(current_);
   if (offsets.empty()) return;
   clients::topic_partition_list list(
@@ -81,9 +81,6 @@ void sink_task_runner::set_paused(bool paused) {
 }
 
 void sink_task_runner::run() {
-  auto key_converter = make_task_converter(true);
-  auto value_converter = make_task_converter(false);
-
   auto config = env_.worker->consumer_config();
   config.try_emplace("group.id", "connect-" + connector_);
   config["enable.auto.commit"] = "false";
@@ -93,13 +90,47 @@ void sink_task_runner::run() {
   auto conf = make_client_conf(config, "Consumer");
   rd_kafka_conf_set_rebalance_cb(conf.get(), &sink_task_runner::on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
+  // Declared before the consumer so it outlives it: the consumer's rebalance callback calls it.
+  std::unique_ptr<api::sink_task> task;
   auto consumer = clients::make_consumer(std::move(conf));
   consumer_ = consumer.get();
   rd_kafka_poll_set_consumer(consumer_);
 
-  auto task = plugin_.make_sink_task();
+  task = plugin_.make_sink_task();
   sink_ = task.get();
-  task->start(task_config_, *this);
+  try {
+    task->start(task_config_, *this);
+    consume(*task);
+  } catch (...) {
+    // Failing: leave the group (the revocation commits what Redis acknowledged) and stop the
+    // task, then let task_runner report the failure.
+    rd_kafka_consumer_close(consumer_);
+    try {
+      task->stop();
+    } catch (const std::exception& e) {
+      log::warn(k_log, "Task stop after failure failed: ", e.what());
+    }
+    sink_ = nullptr;
+    throw;
+  }
+
+  // Graceful stop: commit what was written (a batch still being retried is not committed and
+  // will be redelivered), then leave the group.
+  try {
+    commit(true);
+  } catch (const std::exception& e) {
+    log::warn(k_log, "Final commit failed: ", e.what());
+  }
+  rd_kafka_consumer_close(consumer_);  // revokes: the rebalance callback closes the partitions
+  task->stop();
+  log::info(k_log, "Sink task stopped");
+  sink_ = nullptr;
+  consumer_ = nullptr;
+}
+
+void sink_task_runner::consume(api::sink_task& task) {
+  auto key_converter = make_task_converter(true);
+  auto value_converter = make_task_converter(false);
 
   auto topics = api::split_list(task_config_.count("topics") ? task_config_.at("topics") : "");
   std::string regex = task_config_.count("topics.regex") ? task_config_.at("topics.regex") : "";
@@ -178,7 +209,7 @@ void sink_task_runner::run() {
     }
     if (!batch.empty()) {
       try {
-        task->put(batch);
+        task.put(batch);
         for (const auto& r : batch) current_[{r.topic, r.partition}] = r.offset + 1;
         if (retrying) {
           log::info(k_log, "Retried batch written");
@@ -204,19 +235,6 @@ void sink_task_runner::run() {
       next_commit = clock::now() + env_.worker->offset_flush_interval;
     }
   }
-
-  // Graceful stop: commit what was written (a batch still being retried is not committed and
-  // will be redelivered), then leave the group.
-  try {
-    commit(true);
-  } catch (const std::exception& e) {
-    log::warn(k_log, "Final commit failed: ", e.what());
-  }
-  rd_kafka_consumer_close(consumer_);  // revokes: the rebalance callback closes the partitions
-  task->stop();
-  log::info(k_log, "Sink task stopped");
-  sink_ = nullptr;
-  consumer_ = nullptr;
 }
 
 }  // namespace ferry::core

@@ -206,7 +206,8 @@ json standalone_herder::task_status(const std::string& name, int task) {
   }
   json j = json::object();
   j["id"] = task;
-  for (auto& [k, v] : status_json(it->second).items()) j[k] = v;
+  auto status = status_json(it->second);
+  for (auto& [k, v] : status.items()) j[k] = v;
   return j;
 }
 

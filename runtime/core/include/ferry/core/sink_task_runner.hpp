@@ -28,6 +28,7 @@ class sink_task_runner final : public task_runner, private api::sink_task_contex
 
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  void consume(api::sink_task& task);  // the loop, until a stop request or an exception
   void handle_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void commit(bool sync);
   void set_paused(bool paused);
