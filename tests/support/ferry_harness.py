@@ -574,9 +574,19 @@ class Worker:
         return [m for m in CRASH_MARKERS if m in text]
 
     def close(self):
-        """Kills a leftover process (cleanup path); safe to call twice."""
+        """Cleanup path, safe to call twice: stops a still running worker the way an operator
+        would (SIGTERM), then fails the test if it did not exit 0 in time, or if its log shows a
+        crash or a sanitizer report (so every test also checks the sanitizer build's verdict)."""
+        problem = None
         if self.process is not None and self.process.poll() is None:
-            self.kill9()
+            code, seconds = self.terminate(timeout=20.0)
+            if code != 0:
+                problem = f"exit code {code} after SIGTERM ({seconds:.1f} s)"
+        markers = self.crash_markers()
+        if markers:
+            problem = f"its log shows {markers}"
+        if problem:
+            raise AssertionError(f"{self.name}: {problem}\n{self.log_text(tail=8000)}")
 
 
 def dump_on_failure(testcase, *things):
