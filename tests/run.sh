@@ -17,7 +17,7 @@ build() {  # build DIR [cmake args...]
   ninja -C "$dir" -j "$jobs"
 }
 run_tests() {  # run_tests DIR
-  (cd "$1" && ctest --output-on-failure --timeout 1200)
+  (cd "$1" && ctest --output-on-failure --timeout 1200 --parallel 2)
 }
 
 start=$(date +%s)
