@@ -86,6 +86,17 @@ void add_connect_routes(router& r, core::herder& h) {
     return http_response::json_body(200, h.server_info());
   });
 
+  r.add("GET", "/health", [&h](const http_request&, const path_params&) {
+    if (!h.ready()) {
+      return http_response::json_body(
+          503, {{"status", "starting"},
+                {"message", "Worker is still starting up. Please wait and try again."}});
+    }
+    return http_response::json_body(
+        200, {{"status", "healthy"},
+              {"message", "Worker has completed startup and is ready to handle requests."}});
+  });
+
   r.add("GET", "/connectors", [&h](const http_request& req, const path_params&) {
     bool status = false, info = false;
     for (auto [it, end] = req.query.equal_range("expand"); it != end; ++it) {
@@ -155,6 +166,24 @@ void add_connect_routes(router& r, core::herder& h) {
     return resp;
   });
 
+  r.add("PATCH", "/connectors/{name}/config", [&h](const http_request& req, const path_params& p) {
+    auto body = parse_body(req);
+    if (!body.is_object()) throw bad_request_error("A config patch must be a JSON object");
+    return http_response::json_body(200, h.patch_connector_config(p.at("name"), body).info);
+  });
+
+  r.add("GET", "/connectors/{name}/offsets", [&h](const http_request&, const path_params& p) {
+    return http_response::json_body(200, h.connector_offsets(p.at("name")));
+  });
+
+  r.add("PATCH", "/connectors/{name}/offsets", [&h](const http_request& req, const path_params& p) {
+    return http_response::json_body(200, h.alter_connector_offsets(p.at("name"), parse_body(req)));
+  });
+
+  r.add("DELETE", "/connectors/{name}/offsets", [&h](const http_request&, const path_params& p) {
+    return http_response::json_body(200, h.reset_connector_offsets(p.at("name")));
+  });
+
   r.add("GET", "/connectors/{name}/status", [&h](const http_request&, const path_params& p) {
     return http_response::json_body(200, h.connector_status(p.at("name")));
   });
@@ -209,8 +238,10 @@ void add_connect_routes(router& r, core::herder& h) {
     return http_response::empty(204);
   });
 
-  r.add("GET", "/connector-plugins", [&h](const http_request&, const path_params&) {
-    return http_response::json_body(200, h.connector_plugins());
+  r.add("GET", "/connector-plugins", [&h](const http_request& req, const path_params&) {
+    const auto* only = req.query_param("connectorsOnly");
+    bool connectors_only = !only || api::parse_bool(*only).value_or(true);
+    return http_response::json_body(200, h.connector_plugins(connectors_only));
   });
 
   r.add("GET", "/connector-plugins/{plugin}/config",

@@ -63,6 +63,7 @@ void standalone_herder::start() {
     }
     return 0;
   });
+  ready_.store(true);
 }
 
 void standalone_herder::stop() {
@@ -221,17 +222,25 @@ json standalone_herder::task_configs(const std::string& name) {
   return out;
 }
 
-json standalone_herder::connector_plugins() {
+json standalone_herder::connector_plugins(bool connectors_only) {
   json out = json::array();
+  auto add = [&out](const std::string& cls, const std::string& type) {
+    out.push_back({{"class", cls}, {"type", type}, {"version", FERRY_VERSION}});
+  };
   for (const auto& p : registry_.plugins()) {
-    out.push_back(
-        {{"class", p.class_name}, {"type", api::to_string(p.type)}, {"version", p.version}});
-    for (const auto& a : p.aliases) {
-      out.push_back({{"class", a}, {"type", api::to_string(p.type)}, {"version", p.version}});
+    add(p.class_name, api::to_string(p.type));
+    for (const auto& a : p.aliases) add(a, api::to_string(p.type));
+  }
+  if (!connectors_only) {
+    for (const char* c : {"org.apache.kafka.connect.json.JsonConverter",
+                          "org.apache.kafka.connect.storage.StringConverter",
+                          "org.apache.kafka.connect.converters.ByteArrayConverter"}) {
+      add(c, "converter");
     }
   }
-  std::sort(out.begin(), out.end(),
-            [](const json& a, const json& b) { return a["class"] < b["class"]; });
+  std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
+    return std::tie(a["type"], a["class"]) < std::tie(b["type"], b["class"]);
+  });
   return out;
 }
 
@@ -258,9 +267,8 @@ json standalone_herder::validate(const std::string& plugin, const api::config_ma
 
 // ---- writes (control thread) ----
 
-put_result standalone_herder::put_connector_config(
-    const std::string& name, const api::config_map& input, bool allow_replace,
-    std::optional<storage::target_state> initial_state) {
+api::config_map standalone_herder::checked_config(const std::string& name,
+                                                  const api::config_map& input) const {
   check_name(name);
   api::config_map config = input;
   if (auto it = config.find("name"); it != config.end() && it->second != name) {
@@ -272,33 +280,68 @@ put_result standalone_herder::put_connector_config(
   if (auto errors = describe_errors(validate_connector_config(plugin, config)); !errors.empty()) {
     throw bad_request_error(errors);
   }
-  return submit([this, name, config, allow_replace, initial_state, &plugin] {
-    bool existed;
-    storage::target_state state = initial_state.value_or(storage::target_state::started);
-    {
-      std::lock_guard lock(mutex_);
-      auto it = connectors_.find(name);
-      existed = it != connectors_.end();
-      if (existed && !allow_replace)
-        throw already_exists_error("Connector " + name + " already exists");
-      if (existed) state = it->second.state;
-    }
-    configs_->put_connector(name, config, state);
-    if (existed) {
-      worker_.stop_connector(name);
-      worker_.stop_tasks(name);
-    }
-    {
-      std::lock_guard lock(mutex_);
-      auto& r = connectors_[name];
-      r.config = config;
-      r.state = state;
-      r.plugin = &plugin;
-    }
-    start_connector_locked_out(name);
-    log::info(k_log, existed ? "Updated" : "Created", " connector ", name);
-    return put_result{!existed, info_json(name, require(name))};
+  return config;
+}
+
+put_result standalone_herder::put_connector_config(
+    const std::string& name, const api::config_map& input, bool allow_replace,
+    std::optional<storage::target_state> initial_state) {
+  auto config = checked_config(name, input);  // pure: on the caller's thread
+  return submit([this, name, config, allow_replace, initial_state] {
+    return apply_config(name, config, allow_replace, initial_state);
   });
+}
+
+put_result standalone_herder::patch_connector_config(const std::string& name, const json& patch) {
+  if (!patch.is_object()) throw bad_request_error("A config patch must be a JSON object");
+  return submit([this, name, patch] {
+    auto config = require(name).config;
+    for (const auto& [k, v] : patch.items()) {
+      if (v.is_null()) {
+        config.erase(k);
+      } else if (v.is_string()) {
+        config[k] = v.get<std::string>();
+      } else if (v.is_number() || v.is_boolean()) {
+        config[k] = v.dump();
+      } else {
+        throw bad_request_error("Value of configuration " + k + " must be a string or null");
+      }
+    }
+    return apply_config(name, checked_config(name, config), true, std::nullopt);
+  });
+}
+
+// Control thread: persist, then (re)start the connector with the new config.
+put_result standalone_herder::apply_config(const std::string& name, const api::config_map& config,
+                                           bool allow_replace,
+                                           std::optional<storage::target_state> initial_state) {
+  const auto& plugin = require_plugin(config);
+  bool existed;
+  storage::target_state state = initial_state.value_or(storage::target_state::started);
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connectors_.find(name);
+    existed = it != connectors_.end();
+    if (existed && !allow_replace) {
+      throw already_exists_error("Connector " + name + " already exists");
+    }
+    if (existed) state = it->second.state;
+  }
+  configs_->put_connector(name, config, state);
+  if (existed) {
+    worker_.stop_connector(name);
+    worker_.stop_tasks(name);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    auto& r = connectors_[name];
+    r.config = config;
+    r.state = state;
+    r.plugin = &plugin;
+  }
+  start_connector_locked_out(name);
+  log::info(k_log, existed ? "Updated" : "Created", " connector ", name);
+  return put_result{!existed, info_json(name, require(name))};
 }
 
 void standalone_herder::start_connector_locked_out(const std::string& name) {
@@ -446,6 +489,137 @@ void standalone_herder::restart_task(const std::string& name, int task) {
     worker_.start_task(name, task, *r.plugin, r.tasks[static_cast<std::size_t>(task)], r.config,
                        r.state);
     return 0;
+  });
+}
+
+}  // namespace ferry::core
+
+namespace ferry::core {
+
+// ---- offsets (KIP-875) ----
+
+namespace {
+
+// Long enough for a stopped sink's group to lose its last member on a broker that waits for
+// the session timeout (45 s by default); short of the REST request timeout.
+constexpr auto k_offsets_timeout = std::chrono::seconds(60);
+
+json sink_partition(const std::string& topic, std::int32_t partition) {
+  return {{"kafka_topic", topic}, {"kafka_partition", partition}};
+}
+
+}  // namespace
+
+standalone_herder::connector_record standalone_herder::require_stopped(const std::string& name) {
+  auto r = require(name);
+  if (r.state != storage::target_state::stopped) {
+    throw bad_request_error(
+        "Connectors must be in the STOPPED state before their offsets can be modified. This can "
+        "be done for the specified connector by issuing a 'PUT' request to the '/connectors/" +
+        name + "/stop' endpoint");
+  }
+  return r;
+}
+
+clients::group_offsets standalone_herder::sink_offsets(const std::string& name) const {
+  auto config = env_.worker->consumer_config();
+  config.erase("group.id");
+  return clients::group_offsets(config, "connect-" + name, k_offsets_timeout);
+}
+
+json standalone_herder::connector_offsets(const std::string& name) {
+  auto r = require(name);
+  json list = json::array();
+  if (r.plugin->type == api::connector_type::source) {
+    for (const auto& o : env_.offsets->list(name)) {
+      list.push_back({{"partition", o.partition}, {"offset", o.offset}});
+    }
+  } else {
+    auto topics = api::split_list(r.config.count("topics") ? r.config.at("topics") : "");
+    auto regex = r.config.count("topics.regex") ? r.config.at("topics.regex") : "";
+    for (const auto& o : sink_offsets(name).committed(topics, regex)) {
+      list.push_back({{"partition", sink_partition(o.topic, o.partition)},
+                      {"offset", {{"kafka_offset", o.offset}}}});
+    }
+  }
+  return {{"offsets", std::move(list)}};
+}
+
+json standalone_herder::alter_connector_offsets(const std::string& name, const json& body) {
+  if (!body.is_object() || !body.contains("offsets") || !body["offsets"].is_array() ||
+      body["offsets"].empty()) {
+    throw bad_request_error(
+        "The request body must contain a non-empty \"offsets\" list of "
+        "{\"partition\": {...}, \"offset\": {...} or null}");
+  }
+  for (const auto& e : body["offsets"]) {
+    if (!e.is_object() || !e.contains("partition") || !e["partition"].is_object() ||
+        !e.contains("offset") || !(e["offset"].is_object() || e["offset"].is_null())) {
+      throw bad_request_error(
+          "Each entry of \"offsets\" needs a \"partition\" object and an "
+          "\"offset\" object or null: " +
+          e.dump());
+    }
+  }
+  return submit([this, name, body] {
+    auto r = require_stopped(name);
+    if (r.plugin->type == api::connector_type::source) {
+      std::vector<storage::source_offset> offsets;
+      for (const auto& e : body["offsets"]) offsets.push_back({e["partition"], e["offset"]});
+      env_.offsets->put(name, offsets);
+    } else {
+      auto group = sink_offsets(name);
+      std::vector<clients::partition_offset> commits;
+      for (const auto& e : body["offsets"]) {
+        const auto& p = e["partition"];
+        if (!p.contains("kafka_topic") || !p["kafka_topic"].is_string() ||
+            !p.contains("kafka_partition") || !p["kafka_partition"].is_number_integer()) {
+          throw bad_request_error(
+              "A sink connector's partition is {\"kafka_topic\": string, "
+              "\"kafka_partition\": int}: " +
+              p.dump());
+        }
+        auto topic = p["kafka_topic"].get<std::string>();
+        auto partition = p["kafka_partition"].get<std::int32_t>();
+        std::int64_t offset;
+        if (e["offset"].is_null()) {
+          offset = group.low_watermark(topic, partition);
+        } else if (e["offset"].contains("kafka_offset") &&
+                   e["offset"]["kafka_offset"].is_number_integer() &&
+                   e["offset"]["kafka_offset"].get<std::int64_t>() >= 0) {
+          offset = e["offset"]["kafka_offset"].get<std::int64_t>();
+        } else {
+          throw bad_request_error("A sink connector's offset is {\"kafka_offset\": int >= 0}: " +
+                                  e["offset"].dump());
+        }
+        commits.push_back({topic, partition, offset});
+      }
+      group.commit(commits);
+    }
+    log::info(k_log, "Altered the offsets of connector ", name);
+    return json{{"message", "The offsets for this connector have been altered successfully"}};
+  });
+}
+
+json standalone_herder::reset_connector_offsets(const std::string& name) {
+  return submit([this, name] {
+    auto r = require_stopped(name);
+    if (r.plugin->type == api::connector_type::source) {
+      auto offsets = env_.offsets->list(name);
+      for (auto& o : offsets) o.offset = nullptr;
+      if (!offsets.empty()) env_.offsets->put(name, offsets);
+    } else {
+      auto group = sink_offsets(name);
+      auto topics = api::split_list(r.config.count("topics") ? r.config.at("topics") : "");
+      auto regex = r.config.count("topics.regex") ? r.config.at("topics.regex") : "";
+      auto committed = group.committed(topics, regex);
+      // librdkafka cannot delete a group's offsets on every broker; committing the earliest
+      // offset still in each partition has the same effect with auto.offset.reset=earliest.
+      for (auto& o : committed) o.offset = group.low_watermark(o.topic, o.partition);
+      group.commit(committed);
+    }
+    log::info(k_log, "Reset the offsets of connector ", name);
+    return json{{"message", "The offsets for this connector have been reset successfully"}};
   });
 }
 

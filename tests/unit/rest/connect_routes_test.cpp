@@ -350,3 +350,68 @@ TEST_CASE("connect routes: wrong method is 405 with Allow") {
   CHECK(contains(allow, "GET"));
   CHECK(contains(allow, "POST"));
 }
+
+TEST_CASE("GET /health answers 503 while starting and 200 once ready") {
+  ferry::test::fake_herder h;
+  ferry::rest::router r;
+  ferry::rest::add_connect_routes(r, h);
+  h.is_ready = false;
+  auto starting = r.handle({.method = "GET", .path = "/health"});
+  CHECK(starting.status == 503);
+  CHECK(ferry::json::parse(starting.body)["status"] == "starting");
+  h.is_ready = true;
+  auto healthy = r.handle({.method = "GET", .path = "/health"});
+  CHECK(healthy.status == 200);
+  CHECK(ferry::json::parse(healthy.body)["status"] == "healthy");
+}
+
+TEST_CASE("PATCH /connectors/{name}/config passes the patch, nulls included") {
+  ferry::test::fake_herder h;
+  h.names = {"c"};
+  ferry::rest::router r;
+  ferry::rest::add_connect_routes(r, h);
+  auto resp = r.handle({.method = "PATCH",
+                        .path = "/connectors/c/config",
+                        .content_type = "application/json",
+                        .body = R"({"a":"1","b":null})"});
+  CHECK(resp.status == 200);
+  CHECK(h.calls.back() == R"(patch c {"a":"1","b":null})");
+  auto missing = r.handle({.method = "PATCH",
+                           .path = "/connectors/nope/config",
+                           .content_type = "application/json",
+                           .body = R"({"a":"1"})"});
+  CHECK(missing.status == 404);
+  auto not_object = r.handle({.method = "PATCH",
+                              .path = "/connectors/c/config",
+                              .content_type = "application/json",
+                              .body = "[1]"});
+  CHECK(not_object.status == 400);
+}
+
+TEST_CASE("offsets routes: GET, PATCH with a body, DELETE") {
+  ferry::test::fake_herder h;
+  h.names = {"c"};
+  ferry::rest::router r;
+  ferry::rest::add_connect_routes(r, h);
+  CHECK(r.handle({.method = "GET", .path = "/connectors/c/offsets"}).status == 200);
+  auto altered = r.handle({.method = "PATCH",
+                           .path = "/connectors/c/offsets",
+                           .content_type = "application/json",
+                           .body = R"({"offsets":[]})"});
+  CHECK(altered.status == 200);
+  CHECK(h.calls.back() == R"(alter offsets c {"offsets":[]})");
+  CHECK(r.handle({.method = "DELETE", .path = "/connectors/c/offsets"}).status == 200);
+  CHECK(h.calls.back() == "reset offsets c");
+  CHECK(r.handle({.method = "GET", .path = "/connectors/x/offsets"}).status == 404);
+}
+
+TEST_CASE("GET /connector-plugins lists converters only with connectorsOnly=false") {
+  ferry::test::fake_herder h;
+  ferry::rest::router r;
+  ferry::rest::add_connect_routes(r, h);
+  auto only = ferry::json::parse(r.handle({.method = "GET", .path = "/connector-plugins"}).body);
+  CHECK(only.size() == 1);
+  ferry::rest::http_request all{.method = "GET", .path = "/connector-plugins"};
+  all.query.emplace("connectorsOnly", "false");
+  CHECK(ferry::json::parse(r.handle(all).body).size() == 2);
+}

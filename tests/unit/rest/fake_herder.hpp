@@ -38,6 +38,32 @@ class fake_herder final : public core::herder {
   api::config_map validated_config;
 
   json server_info() override { return {{"version", "test"}}; }
+  bool is_ready = true;
+  bool ready() override { return is_ready; }
+
+  core::put_result patch_connector_config(const std::string& name, const json& patch) override {
+    require(name);
+    calls.push_back("patch " + name + " " + patch.dump());
+    return {false, {{"name", name}}};
+  }
+
+  json connector_offsets(const std::string& name) override {
+    require(name);
+    calls.push_back("offsets " + name);
+    return {{"offsets", json::array()}};
+  }
+
+  json alter_connector_offsets(const std::string& name, const json& offsets) override {
+    require(name);
+    calls.push_back("alter offsets " + name + " " + offsets.dump());
+    return {{"message", "The offsets for this connector have been altered successfully"}};
+  }
+
+  json reset_connector_offsets(const std::string& name) override {
+    require(name);
+    calls.push_back("reset offsets " + name);
+    return {{"message", "The offsets for this connector have been reset successfully"}};
+  }
 
   std::vector<std::string> connectors() override {
     calls.push_back("connectors");
@@ -92,9 +118,15 @@ class fake_herder final : public core::herder {
     record("restart", name + "/" + std::to_string(task));
   }
 
-  json connector_plugins() override {
-    return json::array(
+  json connector_plugins(bool connectors_only) override {
+    auto out = json::array(
         {{{"class", "ferry.redis.RedisSinkConnector"}, {"type", "sink"}, {"version", "0.1.0"}}});
+    if (!connectors_only) {
+      out.push_back({{"class", "org.apache.kafka.connect.storage.StringConverter"},
+                     {"type", "converter"},
+                     {"version", "0.1.0"}});
+    }
+    return out;
   }
 
   json plugin_config(const std::string& plugin) override {

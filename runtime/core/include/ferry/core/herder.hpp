@@ -23,7 +23,9 @@ class herder {
  public:
   virtual ~herder() = default;
 
-  virtual json server_info() = 0;                            // GET /
+  virtual json server_info() = 0;  // GET /
+  // True once start-up finished (stored connectors started): GET /health.
+  virtual bool ready() = 0;
   virtual std::vector<std::string> connectors() = 0;         // sorted
   virtual json connector_info(const std::string& name) = 0;  // ConnectorInfo
   virtual api::config_map connector_config(const std::string& name) = 0;
@@ -33,13 +35,19 @@ class herder {
   virtual put_result put_connector_config(const std::string& name, const api::config_map& config,
                                           bool allow_replace,
                                           std::optional<storage::target_state> initial_state) = 0;
+  // PATCH config: `patch` maps keys to new values, or to null to remove them.
+  virtual put_result patch_connector_config(const std::string& name, const json& patch) = 0;
   virtual void delete_connector(const std::string& name) = 0;
   virtual void pause_connector(const std::string& name) = 0;
   virtual void resume_connector(const std::string& name) = 0;
   virtual void stop_connector(const std::string& name) = 0;
   virtual void restart_connector(const std::string& name) = 0;
   virtual void restart_task(const std::string& name, int task) = 0;
-  virtual json connector_plugins() = 0;                       // [PluginInfo]
+  virtual json connector_plugins(bool connectors_only) = 0;  // [PluginInfo]
+  // Kafka Connect's offsets endpoints; writes need the connector STOPPED.
+  virtual json connector_offsets(const std::string& name) = 0;  // {"offsets":[...]}
+  virtual json alter_connector_offsets(const std::string& name, const json& offsets) = 0;
+  virtual json reset_connector_offsets(const std::string& name) = 0;
   virtual json plugin_config(const std::string& plugin) = 0;  // [ConfigKeyInfo]
   virtual json validate(const std::string& plugin, const api::config_map& config) = 0;
 };

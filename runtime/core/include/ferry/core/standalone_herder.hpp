@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "ferry/api/plugin_registry.hpp"
+#include "ferry/clients/group_offsets.hpp"
 #include "ferry/core/herder.hpp"
 #include "ferry/core/worker.hpp"
 #include "ferry/storage/config_store.hpp"
@@ -33,6 +35,7 @@ class standalone_herder final : public herder {
   void stop();
 
   json server_info() override;
+  bool ready() override { return ready_.load(); }
   std::vector<std::string> connectors() override;
   json connector_info(const std::string& name) override;
   api::config_map connector_config(const std::string& name) override;
@@ -42,13 +45,17 @@ class standalone_herder final : public herder {
   put_result put_connector_config(const std::string& name, const api::config_map& config,
                                   bool allow_replace,
                                   std::optional<storage::target_state> initial_state) override;
+  put_result patch_connector_config(const std::string& name, const json& patch) override;
   void delete_connector(const std::string& name) override;
   void pause_connector(const std::string& name) override;
   void resume_connector(const std::string& name) override;
   void stop_connector(const std::string& name) override;
   void restart_connector(const std::string& name) override;
   void restart_task(const std::string& name, int task) override;
-  json connector_plugins() override;
+  json connector_plugins(bool connectors_only) override;
+  json connector_offsets(const std::string& name) override;
+  json alter_connector_offsets(const std::string& name, const json& offsets) override;
+  json reset_connector_offsets(const std::string& name) override;
   json plugin_config(const std::string& plugin) override;
   json validate(const std::string& plugin, const api::config_map& config) override;
 
@@ -75,6 +82,12 @@ class standalone_herder final : public herder {
   const api::connector_plugin& require_plugin(const api::config_map& config) const;
   connector_record require(const std::string& name);  // a copy, under the mutex
   json info_json(const std::string& name, const connector_record& r) const;
+  // Name checks, the "name" key, plugin lookup and validation: 400 on any problem.
+  api::config_map checked_config(const std::string& name, const api::config_map& input) const;
+  put_result apply_config(const std::string& name, const api::config_map& config,
+                          bool allow_replace, std::optional<storage::target_state> initial_state);
+  connector_record require_stopped(const std::string& name);
+  clients::group_offsets sink_offsets(const std::string& name) const;
 
   const api::plugin_registry& registry_;
   std::shared_ptr<storage::config_store> configs_;
@@ -89,6 +102,7 @@ class standalone_herder final : public herder {
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
   std::thread control_thread_;
+  std::atomic<bool> ready_{false};
 };
 
 }  // namespace ferry::core

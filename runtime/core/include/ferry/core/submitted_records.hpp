@@ -47,7 +47,7 @@ class submitted_records {
   struct partition_queue {
     json partition;
     std::deque<entry> entries;
-    json committable;  // latest acknowledged prefix offset not yet taken; null if none
+    json committable;     // latest acknowledged prefix offset not yet taken; null if none
     bool listed = false;  // in advanced_
   };
 
