@@ -12,6 +12,7 @@
 #include "ferry/core/standalone_herder.hpp"
 #include "ferry/core/worker_config.hpp"
 #include "ferry/redis/register.hpp"
+#include "ferry/rest/admin_routes.hpp"
 #include "ferry/rest/connect_routes.hpp"
 #include "ferry/rest/http_server.hpp"
 #include "ferry/rest/router.hpp"
@@ -74,6 +75,7 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals) {
 
   rest::router router;
   rest::add_connect_routes(router, herder);
+  rest::add_admin_routes(router);
   rest::http_server server({.host = config->rest.host,
                             .port = config->rest.port,
                             .body_limit = config->rest_max_body_bytes,

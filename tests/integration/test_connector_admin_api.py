@@ -44,6 +44,29 @@ class ConnectorAdminTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(body["status"], "healthy")
 
+    def test_loggers(self):
+        status, body, _ = self.worker.get("/admin/loggers")
+        self.assertEqual(status, 200)
+        self.assertEqual(body["root"], {"level": "INFO", "last_modified": None})
+        self.assertIn("main", body)  # every logger that has logged is listed
+        status, body, _ = self.worker.put("/admin/loggers/herder", {"level": "debug"})
+        self.assertEqual((status, body), (200, ["herder"]))
+        status, body, _ = self.worker.get("/admin/loggers/herder")
+        self.assertEqual(body["level"], "DEBUG")
+        self.assertIsInstance(body["last_modified"], int)
+        self.assertEqual(self.worker.get("/admin/loggers/root")[1]["level"], "INFO")
+        self.assertEqual(self.worker.get("/admin/loggers/nope")[0], 404)
+        self.assertEqual(self.worker.put("/admin/loggers/herder", {"level": "LOUD"})[0], 404)
+        self.assertEqual(self.worker.put("/admin/loggers/herder", {"lvl": "INFO"})[0], 400)
+        self.assertEqual(self.worker.put("/admin/loggers/herder?scope=cluster",
+                                         {"level": "INFO"})[0], 204)
+        # The sink logger at DEBUG writes a line per batch written.
+        self.worker.put("/admin/loggers/sink", {"level": "DEBUG"})
+        fh.kcat_produce(self.kafka.bootstrap, "t", [("k", json.dumps("v"))])
+        self.worker.create_connector("s", fh.sink_config(self.redis, "t", "STRING"))
+        wait_until(lambda: "DEBUG [sink] Wrote 1 records" in self.worker.log_text(), 30,
+                   "a DEBUG line of the sink in the log")
+
     def test_patch_config(self):
         cfg = fh.sink_config(self.redis, "t", "STRING", redis_keyspace="a")
         self.worker.create_connector("s", cfg)

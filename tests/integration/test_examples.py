@@ -104,6 +104,12 @@ class ExamplesTest(unittest.TestCase):
         self.assertIn("reset", self.run_script("offsets-reset.sh", "src"))
         self.assertEqual(json.loads(self.run_script("offsets-get.sh", "src"))["offsets"], [])
 
+        levels = json.loads(self.run_script("loggers.sh"))
+        self.assertEqual(levels["root"]["level"], "INFO")
+        self.assertEqual(json.loads(self.run_script("loggers.sh", "sink", "DEBUG")), ["sink"])
+        self.assertEqual(json.loads(self.run_script("loggers.sh"))["sink"]["level"], "DEBUG")
+        self.run_script("loggers.sh", "sink", "LOUD", ok=False)
+
         self.run_script("delete.sh", "src")
         self.run_script("delete.sh", "snk")
         self.run_script("status.sh", "src", ok=False)  # 404 now

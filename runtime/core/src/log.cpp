@@ -4,12 +4,32 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <mutex>
+#include <optional>
 
 namespace ferry::log {
 
 namespace {
-std::atomic<level> g_level{level::info};
+std::atomic<level> g_min_level{level::info};
+std::mutex g_loggers_mutex;
+level g_root_level = level::info;
+long long g_root_modified = 0;
+// Every logger seen; nullopt level: follows root.
+std::map<std::string, std::pair<std::optional<level>, long long>, std::less<>> g_loggers;
+
+long long now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void update_min_locked() {
+  level m = g_root_level;
+  for (const auto& [n, s] : g_loggers) {
+    if (s.first && *s.first < m) m = *s.first;
+  }
+  g_min_level.store(m);
+}
 thread_local std::string t_context;
 std::mutex g_write_mutex;
 
@@ -31,17 +51,53 @@ const char* name(level l) {
 }  // namespace
 
 void set_level(level l) {
-  g_level.store(l, std::memory_order_relaxed);
+  std::lock_guard lock(g_loggers_mutex);
+  g_root_level = l;
+  update_min_locked();
 }
+
 level current_level() {
-  return g_level.load(std::memory_order_relaxed);
+  return g_min_level.load(std::memory_order_relaxed);
+}
+
+std::string_view to_string(level l) {
+  std::string_view n = name(l);
+  while (!n.empty() && n.back() == ' ') n.remove_suffix(1);
+  return n;
+}
+
+bool enabled(level l, std::string_view logger) {
+  std::lock_guard lock(g_loggers_mutex);
+  auto it = g_loggers.find(logger);
+  if (it == g_loggers.end()) {
+    g_loggers.emplace(std::string(logger), std::make_pair(std::nullopt, 0LL));
+    return l >= g_root_level;
+  }
+  return l >= it->second.first.value_or(g_root_level);
+}
+
+void set_logger_level(const std::string& logger, level l) {
+  std::lock_guard lock(g_loggers_mutex);
+  if (logger == "root") {
+    g_root_level = l;
+    g_root_modified = now_ms();
+  } else {
+    g_loggers[logger] = {l, now_ms()};
+  }
+  update_min_locked();
+}
+
+std::map<std::string, logger_setting> loggers() {
+  std::lock_guard lock(g_loggers_mutex);
+  std::map<std::string, logger_setting> out;
+  out["root"] = {g_root_level, g_root_modified};
+  for (const auto& [n, s] : g_loggers) out[n] = {s.first.value_or(g_root_level), s.second};
+  return out;
 }
 
 bool parse_level(std::string_view text, level& out) {
   for (auto l : {level::trace, level::debug, level::info, level::warn, level::error}) {
-    std::string_view n = name(l);
-    while (!n.empty() && n.back() == ' ') n.remove_suffix(1);
-    if (text == n) {
+    if (text == to_string(l)) {
       out = l;
       return true;
     }

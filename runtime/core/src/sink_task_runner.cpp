@@ -210,6 +210,7 @@ void sink_task_runner::consume(api::sink_task& task) {
     if (!batch.empty()) {
       try {
         task.put(batch);
+        log::debug(k_log, "Wrote ", batch.size(), " records");
         for (const auto& r : batch) current_[{r.topic, r.partition}] = r.offset + 1;
         if (retrying) {
           log::info(k_log, "Retried batch written");

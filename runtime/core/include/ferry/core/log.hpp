@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -8,10 +9,22 @@ namespace ferry::log {
 
 enum class level { trace, debug, info, warn, error };
 
-// Process-wide threshold; lines below it cost one atomic load.
-void set_level(level l);
-level current_level();
-bool parse_level(std::string_view text, level& out);
+// Levels per logger name; "root" is the level of every logger without one of its own.
+// Lines below the lowest level in use cost one atomic load; the others one map look-up.
+void set_level(level l);                              // the root level
+level current_level();                                // the lowest level any logger has
+bool parse_level(std::string_view text, level& out);  // "TRACE" ... "ERROR"
+std::string_view to_string(level l);
+bool enabled(level l, std::string_view logger);
+
+struct logger_setting {
+  log::level threshold;
+  long long last_modified_ms;  // when set over REST; 0: never
+};
+// Sets a logger's level ("root" too); stamps last_modified.
+void set_logger_level(const std::string& logger, level l);
+// root, the loggers that have logged, and those given a level.
+std::map<std::string, logger_setting> loggers();
 
 // Context printed on every line logged from this thread, e.g. "connector=orders task=0".
 // A task runner sets it once on its own thread.
@@ -22,7 +35,7 @@ void write(level l, std::string_view logger, std::string_view message);
 
 template <typename... Args>
 void emit(level l, std::string_view logger, const Args&... args) {
-  if (l < current_level()) return;
+  if (l < current_level() || !enabled(l, logger)) return;
   std::ostringstream ss;
   (ss << ... << args);
   write(l, logger, ss.str());
