@@ -184,6 +184,15 @@ void add_connect_routes(router& r, core::herder& h) {
     return http_response::json_body(200, h.reset_connector_offsets(p.at("name")));
   });
 
+  r.add("GET", "/connectors/{name}/topics", [&h](const http_request&, const path_params& p) {
+    return http_response::json_body(200, h.connector_active_topics(p.at("name")));
+  });
+
+  r.add("PUT", "/connectors/{name}/topics/reset", [&h](const http_request&, const path_params& p) {
+    h.reset_connector_active_topics(p.at("name"));
+    return http_response::empty(202);
+  });
+
   r.add("GET", "/connectors/{name}/status", [&h](const http_request&, const path_params& p) {
     return http_response::json_body(200, h.connector_status(p.at("name")));
   });

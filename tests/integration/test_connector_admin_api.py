@@ -67,6 +67,23 @@ class ConnectorAdminTest(unittest.TestCase):
         wait_until(lambda: "DEBUG [sink] Wrote 1 records" in self.worker.log_text(), 30,
                    "a DEBUG line of the sink in the log")
 
+    def test_active_topics(self):
+        self.redis.cli("XADD", "a", "*", "n", "1")
+        self.redis.cli("XADD", "b", "*", "n", "1")
+        self.worker.create_connector("src", fh.source_config(self.redis, "a,b",
+                                                             topic="topic-${stream}"))
+        self.worker.wait_running("src")
+        expected = {"src": {"topics": ["topic-a", "topic-b"]}}
+        wait_until(lambda: self.worker.get("/connectors/src/topics")[1] == expected, 30,
+                   "both topics tracked")
+        status, _, _ = self.worker.put("/connectors/src/topics/reset")
+        self.assertEqual(status, 202)
+        self.assertEqual(self.worker.get("/connectors/src/topics")[1], {"src": {"topics": []}})
+        self.redis.cli("XADD", "b", "*", "n", "2")  # only b is used after the reset
+        wait_until(lambda: self.worker.get("/connectors/src/topics")[1] ==
+                   {"src": {"topics": ["topic-b"]}}, 30, "topic-b tracked again")
+        self.assertEqual(self.worker.get("/connectors/nope/topics")[0], 404)
+
     def test_patch_config(self):
         cfg = fh.sink_config(self.redis, "t", "STRING", redis_keyspace="a")
         self.worker.create_connector("s", cfg)

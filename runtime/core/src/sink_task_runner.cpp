@@ -162,6 +162,7 @@ void sink_task_runner::consume(api::sink_task& task) {
       report(want_pause ? storage::connector_state::paused : storage::connector_state::running);
     }
     if (!retrying) {
+      refresh_topic_tracking();
       batch.clear();
       for (int timeout = 100; static_cast<int>(batch.size()) < k_max_batch; timeout = 0) {
         clients::kafka_message msg(rd_kafka_consumer_poll(consumer_, timeout));
@@ -174,6 +175,7 @@ void sink_task_runner::consume(api::sink_task& task) {
         }
         api::sink_record r;
         r.topic = rd_kafka_topic_name(msg->rkt);
+        record_active_topic(r.topic);
         r.partition = msg->partition;
         r.offset = msg->offset;
         auto k =

@@ -127,6 +127,7 @@ void source_task_runner::run() {
         rd_kafka_poll(producer.get(), 0);
         pause_for(poll_backoff);
       }
+      if (!records.empty()) refresh_topic_tracking();
       for (auto& r : records) {
         auto key = key_converter->from_connect(r.topic, r.key, r.key_schema.get());
         auto value = value_converter->from_connect(r.topic, r.value, r.value_schema.get());
@@ -166,6 +167,7 @@ void source_task_runner::run() {
             throw api::connect_error("Cannot produce to topic " + topic + ": " +
                                      rd_kafka_err2str(err));
           }
+          record_active_topic(topic);
           break;
         }
       }

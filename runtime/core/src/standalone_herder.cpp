@@ -623,4 +623,23 @@ json standalone_herder::reset_connector_offsets(const std::string& name) {
   });
 }
 
+// ---- active topics (KIP-558) ----
+
+json standalone_herder::connector_active_topics(const std::string& name) {
+  if (!env_.worker->topic_tracking) throw herder_error(403, "Topic tracking is disabled.");
+  require(name);
+  json topics = json::array();
+  for (const auto& t : env_.statuses->topics(name)) topics.push_back(t);
+  return {{name, {{"topics", std::move(topics)}}}};
+}
+
+void standalone_herder::reset_connector_active_topics(const std::string& name) {
+  if (!env_.worker->topic_tracking) throw herder_error(403, "Topic tracking is disabled.");
+  if (!env_.worker->topic_tracking_reset) {
+    throw herder_error(403, "Topic tracking reset is disabled.");
+  }
+  require(name);
+  env_.statuses->reset_topics(name);
+}
+
 }  // namespace ferry::core

@@ -78,6 +78,19 @@ clients::kafka_conf task_runner::make_client_conf(const clients::client_config& 
   return conf;
 }
 
+void task_runner::record_new_topic(const std::string& topic) {
+  last_topic_ = topic;
+  if (reported_topics_.insert(topic).second) env_.statuses->put_topic(connector_, topic);
+}
+
+void task_runner::refresh_topic_tracking() {
+  auto generation = env_.statuses->topics_generation(connector_);
+  if (generation == topics_generation_) return;
+  topics_generation_ = generation;
+  reported_topics_.clear();
+  last_topic_.clear();
+}
+
 void task_runner::set_target_state(storage::target_state s) {
   target_.store(s);
   cv_.notify_all();

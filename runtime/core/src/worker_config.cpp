@@ -121,6 +121,16 @@ const api::config_def& worker_config::definition() {
               .default_value = "org.apache.kafka.connect.storage.SimpleHeaderConverter",
               .importance = importance_level::low,
               .doc = "Default header converter."});
+    d.define({.name = "topic.tracking.enable",
+              .type = config_type::boolean,
+              .default_value = "true",
+              .importance = importance_level::low,
+              .doc = "Track the topics each connector uses (GET /connectors/{name}/topics)."});
+    d.define({.name = "topic.tracking.allow.reset",
+              .type = config_type::boolean,
+              .default_value = "true",
+              .importance = importance_level::low,
+              .doc = "Allow PUT /connectors/{name}/topics/reset."});
     d.define({.name = "plugin.path",
               .type = config_type::list,
               .default_value = "",
@@ -209,6 +219,8 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
       std::chrono::milliseconds(pc.get_long("task.shutdown.graceful.timeout.ms"));
   wc.rest_request_timeout = std::chrono::milliseconds(pc.get_long("rest.request.timeout.ms"));
   wc.rest_max_body_bytes = static_cast<std::uint64_t>(pc.get_long("rest.max.body.bytes"));
+  wc.topic_tracking = pc.get_bool("topic.tracking.enable");
+  wc.topic_tracking_reset = pc.get_bool("topic.tracking.allow.reset");
   for (const auto& [k, v] : props) {
     if (!def.find(k) && !known_prefix(k)) wc.unknown_keys.push_back(k);
   }

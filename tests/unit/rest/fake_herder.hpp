@@ -59,6 +59,16 @@ class fake_herder final : public core::herder {
     return {{"message", "The offsets for this connector have been altered successfully"}};
   }
 
+  json connector_active_topics(const std::string& name) override {
+    require(name);
+    return {{name, {{"topics", json::array({"t"})}}}};
+  }
+
+  void reset_connector_active_topics(const std::string& name) override {
+    require(name);
+    calls.push_back("reset topics " + name);
+  }
+
   json reset_connector_offsets(const std::string& name) override {
     require(name);
     calls.push_back("reset offsets " + name);

@@ -48,6 +48,9 @@ class herder {
   virtual json connector_offsets(const std::string& name) = 0;  // {"offsets":[...]}
   virtual json alter_connector_offsets(const std::string& name, const json& offsets) = 0;
   virtual json reset_connector_offsets(const std::string& name) = 0;
+  // KIP-558 active topics: {"<name>":{"topics":[...]}}; 403 when tracking is disabled.
+  virtual json connector_active_topics(const std::string& name) = 0;
+  virtual void reset_connector_active_topics(const std::string& name) = 0;
   virtual json plugin_config(const std::string& plugin) = 0;  // [ConfigKeyInfo]
   virtual json validate(const std::string& plugin, const api::config_map& config) = 0;
 };

@@ -56,6 +56,8 @@ class standalone_herder final : public herder {
   json connector_offsets(const std::string& name) override;
   json alter_connector_offsets(const std::string& name, const json& offsets) override;
   json reset_connector_offsets(const std::string& name) override;
+  json connector_active_topics(const std::string& name) override;
+  void reset_connector_active_topics(const std::string& name) override;
   json plugin_config(const std::string& plugin) override;
   json validate(const std::string& plugin, const api::config_map& config) override;
 

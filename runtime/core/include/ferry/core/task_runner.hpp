@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "ferry/api/config_def.hpp"
 #include "ferry/api/plugin_registry.hpp"
@@ -55,6 +56,13 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
   void report(storage::connector_state state, const std::string& trace = {});
   // Sleeps up to `d`, returning early on a stop request.
   void pause_for(std::chrono::milliseconds d);
+  // Reports a topic this task used to the status store, once (KIP-558 active topics).
+  void record_active_topic(const std::string& topic) {
+    if (!env_.worker->topic_tracking || topic == last_topic_) return;
+    record_new_topic(topic);
+  }
+  // Forgets what was reported when the connector's topics were reset; call once per batch.
+  void refresh_topic_tracking();
   // The connector's key.converter / value.converter when set, else the worker's.
   std::unique_ptr<converter> make_task_converter(bool is_key) const;
   // A librdkafka config; settings librdkafka does not know are logged and skipped.
@@ -71,6 +79,11 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
  private:
   void thread_main();
 
+  void record_new_topic(const std::string& topic);
+
+  std::string last_topic_;
+  std::unordered_set<std::string> reported_topics_;
+  std::uint64_t topics_generation_ = 0;
   std::atomic<bool> stop_requested_{false};
   std::atomic<storage::target_state> target_;
   std::mutex mutex_;

@@ -36,6 +36,8 @@ struct worker_config {
   std::chrono::milliseconds task_shutdown_timeout{5000};
   std::chrono::milliseconds rest_request_timeout{90000};
   std::uint64_t rest_max_body_bytes = 1024 * 1024;
+  bool topic_tracking = true;        // topic.tracking.enable
+  bool topic_tracking_reset = true;  // topic.tracking.allow.reset
   std::vector<std::string> unknown_keys;
 
   // Throws api::config_error listing every problem at once.

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,13 @@ class status_store {
   virtual std::map<int, status> tasks(const std::string& name) = 0;
   virtual void remove(const std::string& name) = 0;  // connector and its tasks
   virtual void remove_tasks_from(const std::string& name, int first_task) = 0;
+
+  // Active topics (KIP-558): the topics a connector's tasks used since its creation or the
+  // last reset. topics_generation() changes on every reset, so tasks know to report again.
+  virtual void put_topic(const std::string& name, const std::string& topic) = 0;
+  virtual std::set<std::string> topics(const std::string& name) = 0;
+  virtual void reset_topics(const std::string& name) = 0;
+  virtual std::uint64_t topics_generation(const std::string& name) = 0;
 };
 
 class memory_status_store final : public status_store {
@@ -42,11 +51,17 @@ class memory_status_store final : public status_store {
   std::map<int, status> tasks(const std::string& name) override;
   void remove(const std::string& name) override;
   void remove_tasks_from(const std::string& name, int first_task) override;
+  void put_topic(const std::string& name, const std::string& topic) override;
+  std::set<std::string> topics(const std::string& name) override;
+  void reset_topics(const std::string& name) override;
+  std::uint64_t topics_generation(const std::string& name) override;
 
  private:
   std::mutex mutex_;
   std::map<std::string, status> connectors_;
   std::map<std::string, std::map<int, status>> tasks_;
+  std::map<std::string, std::set<std::string>> topics_;
+  std::map<std::string, std::uint64_t> topics_generation_;
 };
 
 }  // namespace ferry::storage
