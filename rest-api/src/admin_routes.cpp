@@ -59,6 +59,18 @@ void add_admin_routes(router& r) {
     if (scope && *scope == "cluster") return http_response::empty(204);
     return http_response::json_body(200, json::array({name}));
   });
+
+  r.document("GET", "/admin/loggers", {"Every logger's level", {}, 200});
+  r.document("GET", "/admin/loggers/{name}", {"One logger's level", {}, 200});
+  r.document("PUT", "/admin/loggers/{name}", {"Set a logger's level: {level}", {"scope"}, 200});
+}
+
+void add_openapi_route(router& r, const std::string& version) {
+  r.add("GET", "/openapi.json", [&r, version](const http_request&, const path_params&) {
+    return http_response::json_body(200,
+                                    r.openapi("ferry worker REST API (Kafka Connect)", version));
+  });
+  r.document("GET", "/openapi.json", {"This document", {}, 200});
 }
 
 }  // namespace ferry::rest

@@ -1,6 +1,8 @@
 #include "ferry/rest/connect_routes.hpp"
 
 #include <cctype>
+#include <tuple>
+#include <vector>
 
 #include "ferry/api/config_def.hpp"
 #include "ferry/core/errors.hpp"
@@ -80,6 +82,43 @@ bool query_flag(const http_request& req, const std::string& name) {
 }
 
 }  // namespace
+
+// What each route does, for GET /openapi.json; router::document() refuses a route that does
+// not exist, and a unit test refuses a route without a summary.
+void document_connect_routes(router& r) {
+  const std::vector<std::tuple<const char*, const char*, router::route_doc>> docs = {
+      {"GET", "/", {"Worker version, commit and Kafka cluster id", {}, 200}},
+      {"GET", "/health", {"200 once the worker has started, 503 while it starts", {}, 200}},
+      {"GET", "/connectors", {"Connector names, or details with ?expand", {"expand"}, 200}},
+      {"POST", "/connectors", {"Create a connector: {name, config, initial_state}", {}, 201}},
+      {"GET", "/connectors/{name}", {"Connector info: name, config, tasks, type", {}, 200}},
+      {"DELETE", "/connectors/{name}", {"Delete a connector", {}, 204}},
+      {"GET", "/connectors/{name}/config", {"The connector's config", {}, 200}},
+      {"PUT", "/connectors/{name}/config", {"Create or replace the config (201 / 200)", {}, 200}},
+      {"PATCH", "/connectors/{name}/config", {"Change keys; a null value removes one", {}, 200}},
+      {"GET", "/connectors/{name}/offsets", {"The connector's offsets", {}, 200}},
+      {"PATCH", "/connectors/{name}/offsets", {"Alter offsets (connector STOPPED)", {}, 200}},
+      {"DELETE", "/connectors/{name}/offsets", {"Reset offsets (connector STOPPED)", {}, 200}},
+      {"GET", "/connectors/{name}/topics", {"Topics the connector used", {}, 200}},
+      {"PUT", "/connectors/{name}/topics/reset", {"Forget the topics used", {}, 202}},
+      {"GET", "/connectors/{name}/status", {"Connector and task states", {}, 200}},
+      {"GET", "/connectors/{name}/tasks", {"Task ids and configs", {}, 200}},
+      {"GET", "/connectors/{name}/tasks/{task}/status", {"One task's state", {}, 200}},
+      {"POST", "/connectors/{name}/tasks/{task}/restart", {"Restart one task", {}, 204}},
+      {"POST",
+       "/connectors/{name}/restart",
+       {"Restart the connector (204), with tasks (202)", {"includeTasks", "onlyFailed"}, 204}},
+      {"PUT", "/connectors/{name}/pause", {"Pause the connector and its tasks", {}, 202}},
+      {"PUT", "/connectors/{name}/resume", {"Resume a paused or stopped connector", {}, 202}},
+      {"PUT", "/connectors/{name}/stop", {"Stop the connector and shut its tasks down", {}, 204}},
+      {"GET", "/connector-plugins", {"Installed plug-ins", {"connectorsOnly"}, 200}},
+      {"GET", "/connector-plugins/{plugin}/config", {"A plug-in's config keys", {}, 200}},
+      {"PUT",
+       "/connector-plugins/{plugin}/config/validate",
+       {"Validate a config; every key's errors at once", {}, 200}},
+  };
+  for (const auto& [method, pattern, doc] : docs) r.document(method, pattern, doc);
+}
 
 void add_connect_routes(router& r, core::herder& h) {
   r.add("GET", "/", [&h](const http_request&, const path_params&) {
@@ -263,6 +302,8 @@ void add_connect_routes(router& r, core::herder& h) {
           auto config = to_config_map(parse_body(req), "Connector config");
           return http_response::json_body(200, h.validate(p.at("plugin"), config));
         });
+
+  document_connect_routes(r);
 }
 
 }  // namespace ferry::rest

@@ -1,6 +1,8 @@
 #include "ferry/rest/router.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <stdexcept>
 
 #include "ferry/api/errors.hpp"
 #include "ferry/core/errors.hpp"
@@ -104,6 +106,57 @@ std::vector<std::pair<std::string, std::string>> router::routes() const {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
   return out;
+}
+
+void router::document(const std::string& method, const std::string& pattern, route_doc doc) {
+  for (auto& r : routes_) {
+    if (r.method == method && r.pattern == pattern) {
+      r.doc = std::move(doc);
+      return;
+    }
+  }
+  throw std::logic_error("documented route does not exist: " + method + " " + pattern);
+}
+
+json router::openapi(const std::string& title, const std::string& version) const {
+  json paths = json::object();
+  for (const auto& r : routes_) {
+    json op = json::object();
+    op["summary"] = r.doc.summary;
+    json params = json::array();
+    for (const auto& s : r.segments) {
+      if (s.size() > 2 && s.front() == '{') {
+        params.push_back({{"name", s.substr(1, s.size() - 2)},
+                          {"in", "path"},
+                          {"required", true},
+                          {"schema", {{"type", "string"}}}});
+      }
+    }
+    for (const auto& q : r.doc.query) {
+      params.push_back({{"name", q}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    }
+    if (!params.empty()) op["parameters"] = std::move(params);
+    if (r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
+      op["requestBody"] = {{"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
+    }
+    json error = {
+        {"description", "Error: {\"error_code\": <status>, \"message\": \"...\"}"},
+        {"content",
+         {{"application/json",
+           {{"schema",
+             {{"type", "object"},
+              {"properties",
+               {{"error_code", {{"type", "integer"}}}, {"message", {{"type", "string"}}}}}}}}}}}};
+    op["responses"] = {{std::to_string(r.doc.status), {{"description", "Success"}}},
+                       {"default", std::move(error)}};
+    std::string method = r.method;
+    std::transform(method.begin(), method.end(), method.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    paths[r.pattern][method] = std::move(op);
+  }
+  return {{"openapi", "3.0.3"},
+          {"info", {{"title", title}, {"version", version}}},
+          {"paths", std::move(paths)}};
 }
 
 http_response router::handle(const http_request& request) const {

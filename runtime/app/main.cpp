@@ -76,6 +76,7 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals) {
   rest::router router;
   rest::add_connect_routes(router, herder);
   rest::add_admin_routes(router);
+  rest::add_openapi_route(router, FERRY_VERSION);
   rest::http_server server({.host = config->rest.host,
                             .port = config->rest.port,
                             .body_limit = config->rest_max_body_bytes,

@@ -44,6 +44,13 @@ class ConnectorAdminTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(body["status"], "healthy")
 
+    def test_openapi(self):
+        status, doc, _ = self.worker.get("/openapi.json")
+        self.assertEqual(status, 200)
+        self.assertEqual(doc["openapi"], "3.0.3")
+        self.assertIn("patch", doc["paths"]["/connectors/{name}/offsets"])
+        self.assertIn("put", doc["paths"]["/admin/loggers/{name}"])
+
     def test_loggers(self):
         status, body, _ = self.worker.get("/admin/loggers")
         self.assertEqual(status, 200)

@@ -22,12 +22,25 @@ class router {
   // The templates and methods known, for documentation and tests.
   std::vector<std::pair<std::string, std::string>> routes() const;
 
+  // What a route does, for the OpenAPI document. Throws std::logic_error for an unknown route,
+  // so documentation cannot name a route that does not exist.
+  struct route_doc {
+    std::string summary;
+    std::vector<std::string> query;  // query parameter names
+    int status = 200;                // the success status
+  };
+  void document(const std::string& method, const std::string& pattern, route_doc doc);
+  // OpenAPI 3 document generated from the routes themselves (undocumented routes included,
+  // with an empty summary, so nothing the server answers is missing from it).
+  json openapi(const std::string& title, const std::string& version) const;
+
  private:
   struct route {
     std::string method;
     std::vector<std::string> segments;  // "{x}" marks a parameter
     std::string pattern;
     route_handler handler;
+    route_doc doc;
   };
   std::vector<route> routes_;
 };
