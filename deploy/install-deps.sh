@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config make
   librdkafka-dev libhiredis-dev libssl-dev
   libboost1.81-dev nlohmann-json3-dev doctest-dev
-  redis-server redis-tools kcat curl procps
+  redis-server redis-tools kcat curl procps wrk
   python3 python3-confluent-kafka python3-redis
 )
 

@@ -385,8 +385,10 @@ class Worker:
 
     def __init__(self, build_dir, tmp_dir, bootstrap=None, name="worker", port=None,
                  properties=None, mode="standalone", connector_files=(), start=True,
-                 start_timeout=30.0, flush_interval_ms=1000):
-        self.exe = binary(build_dir, "ferry-worker")
+                 start_timeout=30.0, flush_interval_ms=1000, program="ferry-worker"):
+        # program: "ferry-worker", or "ferry-worker-test" (adds the instrumented test
+        # connectors of tests/support/test_connectors.cpp)
+        self.exe = binary(build_dir, program)
         self.tmp_dir = tmp_dir
         self.name = name
         self.mode = mode

@@ -1,0 +1,151 @@
+// The composition root of ferry-worker: the one place where configuration, stores, plug-ins,
+// the herder and the REST server are created and wired together. main.cpp calls it; the test
+// suite's worker calls it too, adding its instrumented test connectors.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "ferry/api/errors.hpp"
+#include "ferry/clients/dev_broker.hpp"
+#include "ferry/core/log.hpp"
+#include "ferry/core/properties.hpp"
+#include "ferry/core/standalone_herder.hpp"
+#include "ferry/core/worker_config.hpp"
+#include "ferry/redis/register.hpp"
+#include "ferry/rest/admin_routes.hpp"
+#include "ferry/rest/connect_routes.hpp"
+#include "ferry/rest/http_server.hpp"
+#include "ferry/rest/router.hpp"
+#include "ferry/storage/config_store.hpp"
+#include "ferry/storage/offset_store.hpp"
+#include "ferry/storage/status_store.hpp"
+#include "worker_cli.hpp"
+#include "worker_main.hpp"
+
+#ifndef FERRY_VERSION
+#define FERRY_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr const char* k_log = "main";
+constexpr int k_exit_failure = 1;
+constexpr int k_exit_usage = 2;
+
+int run(const ferry::app::cli_options& cli, const sigset_t& signals,
+        const ferry::app::plugin_hook& extra_plugins) {
+  using namespace ferry;
+  api::config_map props;
+  if (!cli.worker_properties.empty()) {
+    try {
+      props = core::load_properties_file(cli.worker_properties);
+    } catch (const std::runtime_error& e) {
+      throw api::config_error(e.what());
+    }
+  }
+
+  std::unique_ptr<clients::dev_broker> broker;
+  if (cli.mode == "dev") {
+    broker = std::make_unique<clients::dev_broker>(clients::dev_broker_options{});
+    props["bootstrap.servers"] = broker->bootstrap_servers();
+    // The mock cluster hands a group's partitions to a new member only after the previous
+    // member's session timed out, even when it left cleanly: keep restarts quick.
+    props.try_emplace("consumer.session.timeout.ms", "6000");
+    log::info(k_log, "Embedded development Kafka broker at ", broker->bootstrap_servers());
+    std::printf("bootstrap.servers=%s\n", broker->bootstrap_servers().c_str());
+    std::fflush(stdout);
+  }
+  auto config = std::make_shared<const core::worker_config>(
+      core::worker_config::parse(props, /*standalone=*/true));
+  for (const auto& k : config->unknown_keys) {
+    log::warn(k_log, "The worker setting ", k, " was supplied but isn't a known config");
+  }
+  if (cli.mode == "standalone" && config->offset_file.empty()) {
+    throw ferry::api::config_error(
+        "Invalid worker configuration:\n  - offset.storage.file.filename must be set in "
+        "standalone mode");
+  }
+
+  api::plugin_registry registry;
+  redis::register_redis_connectors(registry);
+  if (extra_plugins) extra_plugins(registry);
+
+  auto offsets = std::make_shared<storage::file_offset_store>(config->offset_file);
+  auto configs = std::make_shared<storage::file_config_store>(config->config_file);
+  auto statuses = std::make_shared<storage::memory_status_store>();
+  core::standalone_herder herder(registry, configs,
+                                 core::task_environment{config, offsets, statuses});
+
+  rest::router router;
+  rest::add_connect_routes(router, herder);
+  rest::add_admin_routes(router);
+  rest::add_openapi_route(router, FERRY_VERSION);
+  rest::http_server server({.host = config->rest.host,
+                            .port = config->rest.port,
+                            .body_limit = config->rest_max_body_bytes,
+                            .io_threads = 2,
+                            .handler_threads = 8},
+                           [&router](const rest::http_request& r) { return router.handle(r); });
+
+  herder.start();
+  server.start();
+  log::info(k_log, "ferry-worker ", FERRY_VERSION, " (", cli.mode, ") REST API at http://",
+            config->rest.host, ":", server.port(), " as worker ", config->worker_id());
+
+  for (const auto& path : cli.connector_files) {
+    auto file = app::load_connector_file(path);
+    auto result = herder.put_connector_config(file.name, file.config, true, std::nullopt);
+    log::info(k_log, result.created ? "Created" : "Updated", " connector ", file.name, " from ",
+              path);
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::info(k_log, "Received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
+  server.stop();
+  herder.stop();
+  log::info(k_log, "Stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+namespace ferry::app {
+
+int worker_main(int argc, char** argv, const plugin_hook& extra_plugins) {
+  if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << ferry::app::usage_text();
+    return 0;
+  }
+  if (argc >= 2 && std::string(argv[1]) == "--version") {
+    std::cout << "ferry-worker " << FERRY_VERSION << "\n";
+    return 0;
+  }
+  ferry::app::cli_options cli;
+  try {
+    cli = ferry::app::parse_cli(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "ferry-worker: " << e.what() << "\n\n" << ferry::app::usage_text();
+    return k_exit_usage;
+  }
+  // Block the stop signals in every thread (threads inherit the mask) and take them with
+  // sigwait() in main, so shutdown runs in ordinary code, not in a signal handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(cli, signals, extra_plugins);
+  } catch (const ferry::api::config_error& e) {
+    ferry::log::error(k_log, e.what());
+    return k_exit_usage;
+  } catch (const std::exception& e) {
+    ferry::log::error(k_log, "Worker failed: ", e.what());
+    return k_exit_failure;
+  }
+}
+
+}  // namespace ferry::app
