@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include "ferry/clients/dev_broker.hpp"
+#include "stop_signals.hpp"
 
 namespace {
 
@@ -189,17 +190,9 @@ int main(int argc, char** argv) {
     return exit_ok;
   }
 
-  // Block the stop signals before any thread exists, so librdkafka's and the control threads
-  // inherit the mask and sigwait() below is the only place they are delivered.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  // A parent that stops reading our stdout must not kill us mid-shutdown.
-  std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread exists, so librdkafka's and the control threads inherit the mask.
+  const sigset_t stop_signals = ferry::app::block_stop_signals();
 
-  int signal_number = 0;
   try {
     ferry::clients::dev_broker broker(opts.broker);
     std::uint16_t control_port = broker.serve_control(opts.control_port);
@@ -213,8 +206,7 @@ int main(int argc, char** argv) {
                  opts.broker.brokers, broker.bootstrap_servers().c_str(),
                  static_cast<unsigned>(control_port));
 
-    while (sigwait(&stop_signals, &signal_number) != 0) {
-    }
+    ferry::app::wait_for_stop_signal(stop_signals);
     // The broker is destroyed here, before main returns: threads joined, listeners closed.
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ferry-kafka-dev: %s\n", e.what());

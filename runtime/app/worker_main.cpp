@@ -20,6 +20,7 @@
 #include "ferry/storage/config_store.hpp"
 #include "ferry/storage/offset_store.hpp"
 #include "ferry/storage/status_store.hpp"
+#include "stop_signals.hpp"
 #include "worker_cli.hpp"
 #include "worker_main.hpp"
 
@@ -100,8 +101,7 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
               path);
   }
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = app::wait_for_stop_signal(signals);
   log::info(k_log, "Received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
   server.stop();
   herder.stop();
@@ -129,14 +129,7 @@ int worker_main(int argc, char** argv, const plugin_hook& extra_plugins) {
     std::cerr << "ferry-worker: " << e.what() << "\n\n" << ferry::app::usage_text();
     return k_exit_usage;
   }
-  // Block the stop signals in every thread (threads inherit the mask) and take them with
-  // sigwait() in main, so shutdown runs in ordinary code, not in a signal handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = ferry::app::block_stop_signals();
   try {
     return run(cli, signals, extra_plugins);
   } catch (const ferry::api::config_error& e) {
