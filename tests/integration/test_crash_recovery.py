@@ -259,6 +259,7 @@ class CrashRecoveryTest(unittest.TestCase):
         code, elapsed = worker.terminate(timeout=30)
         self.assertEqual(code, 0, f"SIGTERM exit status; log:\n{worker.log_text(tail=4000)}")
         self.assertLess(elapsed, 10.0, "the worker took too long to stop after SIGTERM")
+        sys.stderr.write(f"\nSIGTERM: exit {code} after {elapsed:.2f}s\n")
         self.check_no_crash(worker)
         self.assertEqual(worker.source_offset(SOURCE, STREAM), last_id,
                          f"offsets file after SIGTERM: {worker.read_offsets()}")
