@@ -80,6 +80,18 @@ void source_task_runner::run() {
   auto producer = clients::make_producer(std::move(conf));
 
   auto task = plugin_.make_source_task();
+  // A task that fails is stopped too, so it can release what it holds (connections).
+  struct stop_on_failure {
+    api::source_task* task;
+    ~stop_on_failure() {
+      if (!task) return;
+      try {
+        task->stop();
+      } catch (const std::exception& e) {
+        log::warn(k_log, "Task stop after failure failed: ", e.what());
+      }
+    }
+  } guard{task.get()};
   offset_reader reader(*env_.offsets, connector_);
   task->start(task_config_, reader);
   report(target_state() == storage::target_state::paused ? storage::connector_state::paused
@@ -181,6 +193,7 @@ void source_task_runner::run() {
   }
 
   // Graceful stop: deliver what was produced (bounded), commit what was acknowledged.
+  guard.task = nullptr;
   task->stop();
   auto err =
       rd_kafka_flush(producer.get(), static_cast<int>(env_.worker->offset_flush_timeout.count()));
