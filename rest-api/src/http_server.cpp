@@ -156,6 +156,7 @@ net::awaitable<void> http_server::impl::session(tcp::socket socket) {
     request.method = std::string(req.method_string());
     parse_target(std::string(req.target()), request.path, request.query);
     request.content_type = std::string(req[bhttp::field::content_type]);
+    request.authorization = std::string(req[bhttp::field::authorization]);
     request.body = std::move(req.body());
     bool keep_alive = req.keep_alive();
 

@@ -15,6 +15,7 @@ const char* usage_text() {
 SYNOPSIS
     ferry-worker standalone WORKER.properties [CONNECTOR.properties|CONNECTOR.json ...]
     ferry-worker dev [WORKER.properties] [CONNECTOR.properties|CONNECTOR.json ...]
+    ferry-worker hash-password < PASSWORD
     ferry-worker --help | --version
 
 DESCRIPTION
@@ -30,7 +31,12 @@ DESCRIPTION
                 cluster, memory only); bootstrap.servers is set to it and printed.
                 Without a worker file, nothing is written to disk.
 
+    hash-password  Reads a password on standard input and prints the hash to put after
+                "user:" in the file named by rest.basic.auth.credentials.file.
+
     The REST API (Kafka Connect's) listens on `listeners` (default http://127.0.0.1:8083).
+    With rest.basic.auth.credentials.file set, every endpoint but /health needs HTTP basic
+    credentials (401 otherwise).
     SIGTERM or SIGINT stops every task, commits what was delivered, and exits.
 
 EXIT STATUS

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/dev_broker.hpp"
@@ -14,6 +16,7 @@
 #include "ferry/core/worker_config.hpp"
 #include "ferry/redis/register.hpp"
 #include "ferry/rest/admin_routes.hpp"
+#include "ferry/rest/basic_auth.hpp"
 #include "ferry/rest/connect_routes.hpp"
 #include "ferry/rest/http_server.hpp"
 #include "ferry/rest/router.hpp"
@@ -78,16 +81,34 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
   core::standalone_herder herder(registry, configs,
                                  core::task_environment{config, offsets, statuses});
 
+  std::unique_ptr<rest::basic_authenticator> auth;
+  if (!config->credentials_file.empty()) {
+    try {
+      auth = std::make_unique<rest::basic_authenticator>(config->credentials_file);
+    } catch (const std::runtime_error& e) {
+      throw api::config_error(e.what());
+    }
+    log::info(k_log, "HTTP basic authentication on (", config->credentials_file, ")");
+  }
   rest::router router;
   rest::add_connect_routes(router, herder);
   rest::add_admin_routes(router);
   rest::add_openapi_route(router, FERRY_VERSION);
-  rest::http_server server({.host = config->rest.host,
-                            .port = config->rest.port,
-                            .body_limit = config->rest_max_body_bytes,
-                            .io_threads = 2,
-                            .handler_threads = 8},
-                           [&router](const rest::http_request& r) { return router.handle(r); });
+  rest::http_server server(
+      {.host = config->rest.host,
+       .port = config->rest.port,
+       .body_limit = config->rest_max_body_bytes,
+       .io_threads = 2,
+       .handler_threads = 8},
+      [&router, &auth](const rest::http_request& r) {
+        // Every endpoint but /health needs credentials when authentication is on.
+        if (auth && r.path != "/health" && !auth->check(r.authorization)) {
+          auto resp = rest::http_response::error(401, "Authentication required");
+          resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"ferry\"");
+          return resp;
+        }
+        return router.handle(r);
+      });
 
   herder.start();
   server.start();
@@ -116,6 +137,17 @@ namespace ferry::app {
 int worker_main(int argc, char** argv, const plugin_hook& extra_plugins) {
   if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
     std::cout << ferry::app::usage_text();
+    return 0;
+  }
+  if (argc >= 2 && std::string(argv[1]) == "hash-password") {
+    // Reads the password from standard input (not the command line, which others can see).
+    std::string password;
+    std::getline(std::cin, password);
+    if (password.empty()) {
+      std::cerr << "ferry-worker hash-password: give the password on standard input\n";
+      return k_exit_usage;
+    }
+    std::cout << rest::basic_authenticator::hash_password(password) << "\n";
     return 0;
   }
   if (argc >= 2 && std::string(argv[1]) == "--version") {

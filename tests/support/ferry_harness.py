@@ -430,7 +430,8 @@ class Worker:
                 f.write(f"{k}={v}\n")
 
     def start(self, timeout=30.0):
-        """Starts the process and waits until `GET /` answers 200."""
+        """Starts the process and waits until `GET /health` answers 200 (it needs no
+        credentials, so this works with authentication on too)."""
         if self.process is not None and self.process.poll() is None:
             raise AssertionError("worker already running")
         self.runs += 1
@@ -446,7 +447,7 @@ class Worker:
             if self.process.poll() is not None:
                 raise AssertionError(f"ferry-worker exited with {self.process.returncode} "
                                      f"during start-up; log:\n{self.log_text(tail=4000)}")
-            return self.get("/", timeout=2.0).status == 200
+            return self.get("/health", timeout=2.0).status == 200
         try:
             wait_until(up, timeout, f"ferry-worker REST API at {self.url}")
         except BaseException:

@@ -121,6 +121,12 @@ const api::config_def& worker_config::definition() {
               .default_value = "org.apache.kafka.connect.storage.SimpleHeaderConverter",
               .importance = importance_level::low,
               .doc = "Default header converter."});
+    d.define({.name = "rest.basic.auth.credentials.file",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::medium,
+              .doc = "Turns on HTTP basic authentication for every endpoint but /health: a file "
+                     "of user:<hash> lines made with 'ferry-worker hash-password'."});
     d.define({.name = "topic.tracking.enable",
               .type = config_type::boolean,
               .default_value = "true",
@@ -219,6 +225,7 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
       std::chrono::milliseconds(pc.get_long("task.shutdown.graceful.timeout.ms"));
   wc.rest_request_timeout = std::chrono::milliseconds(pc.get_long("rest.request.timeout.ms"));
   wc.rest_max_body_bytes = static_cast<std::uint64_t>(pc.get_long("rest.max.body.bytes"));
+  wc.credentials_file = pc.get_string("rest.basic.auth.credentials.file");
   wc.topic_tracking = pc.get_bool("topic.tracking.enable");
   wc.topic_tracking_reset = pc.get_bool("topic.tracking.allow.reset");
   for (const auto& [k, v] : props) {

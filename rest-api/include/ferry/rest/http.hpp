@@ -16,6 +16,7 @@ struct http_request {
   std::string path;    // raw path, no query; the router decodes each segment
   std::multimap<std::string, std::string> query;
   std::string content_type;
+  std::string authorization;  // the Authorization header, if any
   std::string body;
 
   // The last value of a query parameter, if present.

@@ -36,6 +36,7 @@ struct worker_config {
   std::chrono::milliseconds task_shutdown_timeout{5000};
   std::chrono::milliseconds rest_request_timeout{90000};
   std::uint64_t rest_max_body_bytes = 1024 * 1024;
+  std::string credentials_file;      // rest.basic.auth.credentials.file; empty: no auth
   bool topic_tracking = true;        // topic.tracking.enable
   bool topic_tracking_reset = true;  // topic.tracking.allow.reset
   std::vector<std::string> unknown_keys;
