@@ -39,10 +39,8 @@ api::config_map to_config_map(const json& j, const std::string& what) {
   if (!j.is_object()) throw bad_request_error(what + " must be a JSON object of strings");
   api::config_map out;
   for (const auto& [k, v] : j.items()) {
-    if (v.is_string()) {
-      out[k] = v.get<std::string>();
-    } else if (v.is_number() || v.is_boolean()) {
-      out[k] = v.dump();
+    if (auto text = api::config_text(v)) {
+      out[k] = *text;
     } else if (v.is_null()) {
       throw bad_request_error("Value of configuration " + k + " must not be null");
     } else {

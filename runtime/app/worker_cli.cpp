@@ -82,10 +82,8 @@ connector_file load_connector_file(const std::string& path) {
       if (doc.contains("name") && doc["name"].is_string()) f.name = doc["name"];
     }
     for (const auto& [k, v] : config->items()) {
-      if (v.is_string()) {
-        f.config[k] = v.get<std::string>();
-      } else if (v.is_number() || v.is_boolean()) {
-        f.config[k] = v.dump();
+      if (auto value = api::config_text(v)) {
+        f.config[k] = *value;
       } else {
         throw std::runtime_error("Connector file " + path + ": value of " + k +
                                  " must be a string");

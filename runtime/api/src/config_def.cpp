@@ -50,6 +50,12 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+std::optional<std::string> config_text(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number() || value.is_boolean()) return value.dump();
+  return std::nullopt;
+}
+
 std::optional<std::int64_t> parse_long(const std::string& s) {
   auto t = trim(s);
   std::int64_t v = 0;

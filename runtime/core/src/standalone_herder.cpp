@@ -299,10 +299,8 @@ put_result standalone_herder::patch_connector_config(const std::string& name, co
     for (const auto& [k, v] : patch.items()) {
       if (v.is_null()) {
         config.erase(k);
-      } else if (v.is_string()) {
-        config[k] = v.get<std::string>();
-      } else if (v.is_number() || v.is_boolean()) {
-        config[k] = v.dump();
+      } else if (auto text = api::config_text(v)) {
+        config[k] = *text;
       } else {
         throw bad_request_error("Value of configuration " + k + " must be a string or null");
       }

@@ -96,5 +96,8 @@ std::optional<double> parse_double(const std::string& s);
 std::optional<bool> parse_bool(const std::string& s);
 std::vector<std::string> split_list(const std::string& s);  // comma-separated, trimmed, no empties
 std::string trim(const std::string& s);
+// A JSON config value as Kafka Connect's string maps hold it: text as is, numbers and booleans
+// as their JSON text (Jackson coerces them so); nothing for null, objects and arrays.
+std::optional<std::string> config_text(const json& value);
 
 }  // namespace ferry::api
