@@ -7,7 +7,8 @@ packages=(
   g++ cmake ninja-build pkg-config make
   librdkafka-dev libhiredis-dev libssl-dev
   libboost1.81-dev nlohmann-json3-dev doctest-dev
-  redis-server redis-tools kcat curl procps wrk
+  redis-server redis-tools kcat curl procps wrk openssl
+  clang-14 libclang-rt-14-dev
   python3 python3-confluent-kafka python3-redis
 )
 
