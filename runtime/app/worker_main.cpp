@@ -10,6 +10,7 @@
 
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/dev_broker.hpp"
+#include "ferry/core/config_providers.hpp"
 #include "ferry/core/log.hpp"
 #include "ferry/core/properties.hpp"
 #include "ferry/core/standalone_herder.hpp"
@@ -49,6 +50,10 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
     }
   }
 
+  // Worker settings may reference the config providers they define, as in Kafka.
+  auto providers = core::config_providers::from_worker_properties(props);
+  props = providers->resolve(props).values;
+
   std::unique_ptr<clients::dev_broker> broker;
   if (cli.mode == "dev") {
     broker = std::make_unique<clients::dev_broker>(clients::dev_broker_options{});
@@ -79,7 +84,7 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
   auto configs = std::make_shared<storage::file_config_store>(config->config_file);
   auto statuses = std::make_shared<storage::memory_status_store>();
   core::standalone_herder herder(registry, configs,
-                                 core::task_environment{config, offsets, statuses});
+                                 core::task_environment{config, offsets, statuses, providers});
 
   std::unique_ptr<rest::basic_authenticator> auth;
   if (!config->credentials_file.empty()) {

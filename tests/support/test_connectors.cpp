@@ -3,6 +3,9 @@
 #include <chrono>
 #include <thread>
 
+#include "ferry/api/errors.hpp"
+#include "ferry/core/log.hpp"
+
 namespace ferry::test {
 
 namespace {
@@ -17,11 +20,22 @@ void hang_if(const config_map& config, const std::string& step) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
+// fail.in=<step> makes that step log fail.message and then throw it (as a connector whose
+// error quotes its config would).
+void fail_if(const config_map& config, const std::string& step) {
+  auto in = config.find("fail.in");
+  if (in == config.end() || in->second != step) return;
+  auto message = config.count("fail.message") ? config.at("fail.message") : "failing on purpose";
+  log::warn("test", "About to fail in ", step, ": ", message);
+  throw api::connect_error(message);
+}
+
 class hanging_connector final : public api::source_connector {
  public:
   void start(const config_map& config) override {
     config_ = config;
     hang_if(config_, "connector.start");
+    fail_if(config_, "connector.start");
   }
   std::vector<config_map> task_configs(int max_tasks) override {
     return std::vector<config_map>(static_cast<std::size_t>(max_tasks), config_);
@@ -37,6 +51,7 @@ class hanging_task final : public api::source_task {
   void start(const config_map& config, api::source_task_context&) override {
     config_ = config;
     hang_if(config_, "task.start");
+    fail_if(config_, "task.start");
   }
   std::vector<api::source_record> poll() override {
     hang_if(config_, "task.poll");
@@ -63,6 +78,8 @@ void register_test_connectors(api::plugin_registry& registry) {
                       d.define({.name = "hang.ms",
                                 .type = api::config_type::long_,
                                 .default_value = "3600000"});
+                      d.define({.name = "fail.in", .default_value = ""});
+                      d.define({.name = "fail.message", .default_value = ""});
                       return d;
                     },
                 .make_connector = [] { return std::make_unique<hanging_connector>(); },

@@ -110,10 +110,19 @@ std::string describe_errors(const std::vector<api::config_value>& values) {
          "`/connector-plugins/{connectorType}/config/validate`";
 }
 
-json config_infos(const api::connector_plugin& plugin, const api::config_map& config) {
+json config_infos(const api::connector_plugin& plugin, const api::config_map& raw,
+                  const resolved_config& resolved) {
   api::config_def def = common_connector_def(plugin.type);
   if (plugin.config) def.merge(plugin.config());
-  auto values = validate_connector_config(plugin, config);
+  auto values = validate_connector_config(plugin, resolved.values);
+  for (auto& v : values) {
+    auto it = raw.find(v.name);
+    bool hidden = v.value && *v.value == "[hidden]";  // password keys stay hidden
+    if (it != raw.end() && !hidden && config_providers::has_reference(it->second)) {
+      v.value = it->second;
+    }
+    for (auto& e : v.errors) e = resolved.redact(e);
+  }
   auto definitions = def.describe();
   json configs = json::array();
   json groups = json::array();

@@ -31,6 +31,7 @@ void update_min_locked() {
   g_min_level.store(m);
 }
 thread_local std::string t_context;
+thread_local redactions t_redactions;
 std::mutex g_write_mutex;
 
 const char* name(level l) {
@@ -109,6 +110,22 @@ void set_thread_context(std::string context) {
   t_context = std::move(context);
 }
 
+void set_thread_redactions(redactions list) {
+  t_redactions = std::move(list);
+}
+
+std::string redact(std::string_view message, const redactions& list) {
+  std::string text(message);
+  for (const auto& [value, replacement] : list) {
+    if (value.size() < 3) continue;  // too short to tell from ordinary text
+    for (auto pos = text.find(value); pos != std::string::npos;
+         pos = text.find(value, pos + replacement.size())) {
+      text.replace(pos, value.size(), replacement);
+    }
+  }
+  return text;
+}
+
 void write(level l, std::string_view logger, std::string_view message) {
   using namespace std::chrono;
   auto now = system_clock::now();
@@ -128,7 +145,11 @@ void write(level l, std::string_view logger, std::string_view message) {
   line += " [";
   line += logger;
   line += "] ";
-  line += message;
+  if (t_redactions.empty()) {
+    line += message;
+  } else {
+    line += redact(message, t_redactions);
+  }
   if (!t_context.empty()) {
     line += " (";
     line += t_context;

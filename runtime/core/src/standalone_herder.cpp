@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ferry/api/errors.hpp"
 #include "ferry/core/connector_config.hpp"
 #include "ferry/core/errors.hpp"
 #include "ferry/core/log.hpp"
@@ -262,7 +263,16 @@ json standalone_herder::validate(const std::string& plugin, const api::config_ma
                               " does not match request type " + plugin);
     }
   }
-  return config_infos(*p, config);
+  return config_infos(*p, config, resolve(config));
+}
+
+resolved_config standalone_herder::resolve(const api::config_map& config) const {
+  if (!env_.providers) return {.values = config, .secrets = {}};
+  try {
+    return env_.providers->resolve(config);
+  } catch (const api::config_error& e) {
+    throw bad_request_error(e.what());
+  }
 }
 
 // ---- writes (control thread) ----
@@ -277,8 +287,10 @@ api::config_map standalone_herder::checked_config(const std::string& name,
   }
   config["name"] = name;
   const auto& plugin = require_plugin(config);
-  if (auto errors = describe_errors(validate_connector_config(plugin, config)); !errors.empty()) {
-    throw bad_request_error(errors);
+  auto resolved = resolve(config);  // validated resolved, stored raw
+  if (auto errors = describe_errors(validate_connector_config(plugin, resolved.values));
+      !errors.empty()) {
+    throw bad_request_error(resolved.redact(errors));
   }
   return config;
 }

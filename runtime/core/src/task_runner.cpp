@@ -23,11 +23,22 @@ void task_runner::start() {
 
 void task_runner::thread_main() {
   log::set_thread_context("connector=" + connector_ + " task=" + std::to_string(task_));
+  resolved_config resolved;  // its secrets redact what this thread logs and reports
   try {
+    if (env_.providers) {
+      auto task = env_.providers->resolve(task_config_);
+      auto conn = env_.providers->resolve(connector_config_);
+      task_config_ = std::move(task.values);
+      connector_config_ = std::move(conn.values);
+      resolved.secrets = std::move(task.secrets);
+      resolved.secrets.insert(resolved.secrets.end(), conn.secrets.begin(), conn.secrets.end());
+      log::set_thread_redactions(resolved.secrets);
+    }
     run();
   } catch (const std::exception& e) {
-    log::error("task", "Task failed: ", e.what());
-    report(storage::connector_state::failed, e.what());
+    auto trace = resolved.redact(e.what());
+    log::error("task", "Task failed: ", trace);
+    report(storage::connector_state::failed, trace);
   } catch (...) {
     report(storage::connector_state::failed, "unknown exception");
   }

@@ -60,16 +60,24 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
   void thread_main() {
     log::set_thread_context("connector=" + name_);
     std::unique_ptr<api::connector> instance;
+    resolved_config resolved{.values = config_, .secrets = {}};
     try {
+      if (env_.providers) {
+        resolved = env_.providers->resolve(config_);
+        log::set_thread_redactions(resolved.secrets);
+      }
+      const auto& config = resolved.values;
       instance = plugin_.make_connector();
-      instance->start(config_);
+      instance->start(config);
       int max_tasks = 1;
-      if (auto it = config_.find("tasks.max"); it != config_.end()) {
+      if (auto it = config.find("tasks.max"); it != config.end()) {
         max_tasks = static_cast<int>(api::parse_long(it->second).value_or(1));
       }
       auto configs = instance->task_configs(max_tasks);
       if (static_cast<int>(configs.size()) > max_tasks)
         configs.resize(static_cast<std::size_t>(max_tasks));
+      // Task configs are stored and shown: references go back in place of what they resolved to.
+      config_providers::restore_references(config_, configs);
       {
         std::lock_guard lock(mutex_);
         started_ = true;
@@ -79,10 +87,11 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
       log::info(k_log, "Connector started with ", configs.size(), " task config(s)");
       on_task_configs_(std::move(configs));
     } catch (const std::exception& e) {
-      log::error(k_log, "Connector failed to start: ", e.what());
+      auto trace = resolved.redact(e.what());
+      log::error(k_log, "Connector failed to start: ", trace);
       std::lock_guard lock(mutex_);
       failed_ = true;
-      report(storage::connector_state::failed, e.what());
+      report(storage::connector_state::failed, trace);
     }
     {
       std::unique_lock lock(mutex_);

@@ -125,8 +125,8 @@ TEST_CASE("describe_errors counts every error and lists them") {
 }
 
 TEST_CASE("config_infos has Kafka's ConfigInfos shape") {
-  auto j = config_infos(sink_plugin(),
-                        sink_config({{"redis.password", "s3cret"}, {"redis.type", "GRAPH"}}));
+  auto config = sink_config({{"redis.password", "s3cret"}, {"redis.type", "GRAPH"}});
+  auto j = config_infos(sink_plugin(), config, {.values = config, .secrets = {}});
   CHECK(j["name"] == "ferry.redis.RedisSinkConnector");
   CHECK(j["error_count"] == 2);  // redis.type and the missing topics
 
@@ -165,9 +165,35 @@ TEST_CASE("config_infos works with a hand-made plugin without its own config") {
   ferry::api::connector_plugin bare;
   bare.class_name = "test.BareSourceConnector";
   bare.type = ferry::api::connector_type::source;
-  auto j = config_infos(bare, {{"name", "n"}, {"connector.class", "test.BareSourceConnector"}});
+  ferry::api::config_map config{{"name", "n"}, {"connector.class", "test.BareSourceConnector"}};
+  auto j = config_infos(bare, config, {.values = config, .secrets = {}});
   CHECK(j["error_count"] == 0);
   CHECK(j["groups"] == json::array({"Common"}));
   CHECK(j["configs"].size() ==
         common_connector_def(ferry::api::connector_type::source).keys().size());
+}
+
+TEST_CASE("config_infos shows config-provider references, never what they resolved to") {
+  auto raw = sink_config({{"redis.type", "${env:REDIS_TYPE}"}, {"redis.uri", "${file:/s:uri}"}});
+  auto resolved = raw;
+  resolved["redis.type"] = "GRAPH-OF-SECRETS";
+  resolved["redis.uri"] = "redis://user:pw0rd@127.0.0.1:6379";
+  ferry::core::resolved_config rc{
+      .values = resolved,
+      .secrets = {{"redis://user:pw0rd@127.0.0.1:6379", "${file:/s:uri}"},
+                  {"GRAPH-OF-SECRETS", "${env:REDIS_TYPE}"}}};
+  auto j = config_infos(sink_plugin(), raw, rc);
+  bool saw_type = false;
+  for (const auto& c : j["configs"]) {
+    if (c["value"]["name"] == "redis.type") {
+      saw_type = true;
+      CHECK(c["value"]["value"] == "${env:REDIS_TYPE}");
+      REQUIRE(c["value"]["errors"].size() == 1);  // validated resolved: GRAPH-... is not a type
+      CHECK(contains(c["value"]["errors"][0].get<std::string>(), "${env:REDIS_TYPE}"));
+    }
+    if (c["value"]["name"] == "redis.uri") CHECK(c["value"]["value"] == "${file:/s:uri}");
+  }
+  CHECK(saw_type);
+  CHECK(j.dump().find("GRAPH-OF-SECRETS") == std::string::npos);
+  CHECK(j.dump().find("pw0rd") == std::string::npos);
 }

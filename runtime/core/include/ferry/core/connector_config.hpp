@@ -5,6 +5,7 @@
 
 #include "ferry/api/config_def.hpp"
 #include "ferry/api/plugin_registry.hpp"
+#include "ferry/core/config_providers.hpp"
 
 namespace ferry::core {
 
@@ -20,7 +21,10 @@ std::vector<api::config_value> validate_connector_config(const api::connector_pl
 // "Connector configuration is invalid and contains the following N error(s): ..." or empty.
 std::string describe_errors(const std::vector<api::config_value>& values);
 
-// The ConfigInfos JSON of PUT /connector-plugins/{p}/config/validate.
-json config_infos(const api::connector_plugin& plugin, const api::config_map& config);
+// The ConfigInfos JSON of PUT /connector-plugins/{p}/config/validate. The config is validated
+// resolved; values that came from a config-provider reference are shown as the reference, and
+// error messages never quote a resolved value.
+json config_infos(const api::connector_plugin& plugin, const api::config_map& raw,
+                  const resolved_config& resolved);
 
 }  // namespace ferry::core

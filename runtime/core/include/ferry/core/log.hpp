@@ -4,6 +4,8 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace ferry::log {
 
@@ -29,6 +31,13 @@ std::map<std::string, logger_setting> loggers();
 // Context printed on every line logged from this thread, e.g. "connector=orders task=0".
 // A task runner sets it once on its own thread.
 void set_thread_context(std::string context);
+
+// Values never to print, each with what to print instead (a task's resolved secrets and their
+// config-provider references). Values shorter than 3 characters are left alone.
+using redactions = std::vector<std::pair<std::string, std::string>>;
+std::string redact(std::string_view text, const redactions& list);
+// Applied to every message this thread logs from now on.
+void set_thread_redactions(redactions list);
 
 // Writes one line to stderr: "2026-11-27T03:45:11.123Z INFO  [logger] message (context)".
 void write(level l, std::string_view logger, std::string_view message);

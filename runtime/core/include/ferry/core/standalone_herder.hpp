@@ -89,6 +89,8 @@ class standalone_herder final : public herder {
   put_result apply_config(const std::string& name, const api::config_map& config,
                           bool allow_replace, std::optional<storage::target_state> initial_state);
   connector_record require_stopped(const std::string& name);
+  // Through the config providers; a provider that fails is a 400.
+  resolved_config resolve(const api::config_map& config) const;
   clients::group_offsets sink_offsets(const std::string& name) const;
 
   const api::plugin_registry& registry_;

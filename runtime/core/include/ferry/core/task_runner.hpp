@@ -10,6 +10,7 @@
 
 #include "ferry/api/config_def.hpp"
 #include "ferry/api/plugin_registry.hpp"
+#include "ferry/core/config_providers.hpp"
 #include "ferry/core/converters.hpp"
 #include "ferry/core/worker_config.hpp"
 #include "ferry/storage/offset_store.hpp"
@@ -24,6 +25,7 @@ struct task_environment {
   std::shared_ptr<const worker_config> worker;
   std::shared_ptr<storage::offset_store> offsets;
   std::shared_ptr<storage::status_store> statuses;
+  std::shared_ptr<const config_providers> providers;  // null: references stay as written
 };
 
 // Runs one task on its own thread, from start() until the loop sees a stop request.
@@ -46,7 +48,6 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
 
   const std::string& connector() const { return connector_; }
   int task() const { return task_; }
-  const api::config_map& task_config() const { return task_config_; }
 
  protected:
   virtual void run() = 0;  // the task loop; returns when stop_requested()
@@ -72,8 +73,10 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
   const std::string connector_;
   const int task_;
   const api::connector_plugin& plugin_;
-  const api::config_map task_config_;
-  const api::config_map connector_config_;
+  // Raw until the thread starts; then resolved through the config providers (run() sees them
+  // resolved).
+  api::config_map task_config_;
+  api::config_map connector_config_;
   task_environment env_;
 
  private:
