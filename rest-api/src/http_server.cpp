@@ -1,15 +1,18 @@
 #include "ferry/rest/http_server.hpp"
 
+#include <openssl/ssl.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <stdexcept>
 #include <thread>
@@ -23,11 +26,28 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
 constexpr auto k_idle_timeout = std::chrono::seconds(30);
+constexpr auto k_handshake_timeout = std::chrono::seconds(10);
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Ends our side of a plain connection, so a client still sending sees the answer, not a reset.
+// A TLS connection is ended with close_notify by its session instead.
+void half_close(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+void half_close(tls_stream&) {}
+
+// asio's context takes ownership of the SSL_CTX it wraps: give it a reference of its own.
+std::unique_ptr<net::ssl::context> wrap(const tls_context& ctx) {
+  if (!ctx) return nullptr;
+  SSL_CTX_up_ref(ctx.get());
+  return std::make_unique<net::ssl::context>(ctx.get());
+}
 
 }  // namespace
 
@@ -36,11 +56,15 @@ struct http_server::impl {
       : options(std::move(o)),
         handler(std::move(h)),
         pool(static_cast<std::size_t>(options.handler_threads)),
-        acceptor(io) {}
+        acceptor(io),
+        tls(wrap(options.tls)) {}
 
   net::awaitable<void> listen();
   net::awaitable<void> session(tcp::socket socket);
-  net::awaitable<void> reject(beast::tcp_stream& stream, int status, const std::string& message,
+  template <typename Stream>
+  net::awaitable<void> serve(Stream& stream);
+  template <typename Stream>
+  net::awaitable<void> reject(Stream& stream, int status, const std::string& message,
                               unsigned version);
 
   http_server_options options;
@@ -48,6 +72,7 @@ struct http_server::impl {
   net::io_context io;
   net::thread_pool pool;
   tcp::acceptor acceptor;
+  std::unique_ptr<net::ssl::context> tls;  // null: plain HTTP
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
   bool running = false;
@@ -83,16 +108,17 @@ net::awaitable<void> http_server::impl::listen() {
 
 // Answers with an error and closes; reads (and drops) what the client is still sending for a
 // moment, so it sees the answer rather than a reset connection.
-net::awaitable<void> http_server::impl::reject(beast::tcp_stream& stream, int status,
+template <typename Stream>
+net::awaitable<void> http_server::impl::reject(Stream& stream, int status,
                                                const std::string& message, unsigned version) {
   auto res = to_beast(http_response::error(status, message), version, false);
-  stream.expires_after(std::chrono::seconds(5));
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.expires_after(std::chrono::seconds(5));
   co_await bhttp::async_write(stream, res, use_tuple);
-  beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  half_close(stream);
   std::vector<char> scratch(64 * 1024);
   std::size_t drained = 0;
-  stream.expires_after(std::chrono::seconds(2));
+  tcp_layer.expires_after(std::chrono::seconds(2));
   while (drained < 64 * 1024 * 1024) {
     auto [rec, n] = co_await stream.async_read_some(net::buffer(scratch), use_tuple);
     if (rec) break;
@@ -101,13 +127,34 @@ net::awaitable<void> http_server::impl::reject(beast::tcp_stream& stream, int st
 }
 
 net::awaitable<void> http_server::impl::session(tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+  if (!tls) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await serve(stream);
+    half_close(stream);
+    co_return;
+  }
+  tls_stream stream(beast::tcp_stream(std::move(socket)), *tls);
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.expires_after(k_handshake_timeout);
+  auto [hec] = co_await stream.async_handshake(net::ssl::stream_base::server, use_tuple);
+  if (hec) {
+    log::debug("rest", "TLS handshake failed: ", hec.message());
+    co_return;
+  }
+  co_await serve(stream);
+  tcp_layer.expires_after(std::chrono::seconds(2));
+  co_await stream.async_shutdown(use_tuple);
+}
+
+template <typename Stream>
+net::awaitable<void> http_server::impl::serve(Stream& stream) {
+  auto& tcp_layer = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(64 * 1024);
     parser.body_limit(options.body_limit);
-    stream.expires_after(k_idle_timeout);
+    tcp_layer.expires_after(k_idle_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
     if (hec == bhttp::error::body_limit) {  // Content-Length already over the limit
       co_await reject(stream, 413,
@@ -172,12 +219,10 @@ net::awaitable<void> http_server::impl::session(tcp::socket socket) {
       response = http_response::error(500, e.what());
     }
     auto res = to_beast(response, version, keep_alive);
-    stream.expires_after(k_idle_timeout);
+    tcp_layer.expires_after(k_idle_timeout);
     auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
     if (wec || !keep_alive) break;
   }
-  beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 http_server::http_server(http_server_options options, http_handler handler)

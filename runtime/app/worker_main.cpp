@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/dev_broker.hpp"
@@ -21,6 +22,7 @@
 #include "ferry/rest/connect_routes.hpp"
 #include "ferry/rest/http_server.hpp"
 #include "ferry/rest/router.hpp"
+#include "ferry/rest/tls_context.hpp"
 #include "ferry/storage/config_store.hpp"
 #include "ferry/storage/offset_store.hpp"
 #include "ferry/storage/status_store.hpp"
@@ -99,26 +101,47 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
   rest::add_connect_routes(router, herder);
   rest::add_admin_routes(router);
   rest::add_openapi_route(router, FERRY_VERSION);
-  rest::http_server server(
-      {.host = config->rest.host,
-       .port = config->rest.port,
-       .body_limit = config->rest_max_body_bytes,
-       .io_threads = 2,
-       .handler_threads = 8},
-      [&router, &auth](const rest::http_request& r) {
-        // Every endpoint but /health needs credentials when authentication is on.
-        if (auth && r.path != "/health" && !auth->check(r.authorization)) {
-          auto resp = rest::http_response::error(401, "Authentication required");
-          resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"ferry\"");
-          return resp;
-        }
-        return router.handle(r);
-      });
+  rest::http_handler handler = [&router, &auth](const rest::http_request& r) {
+    // Every endpoint but /health needs credentials when authentication is on.
+    if (auth && r.path != "/health" && !auth->check(r.authorization)) {
+      auto resp = rest::http_response::error(401, "Authentication required");
+      resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"ferry\"");
+      return resp;
+    }
+    return router.handle(r);
+  };
+  // One server per listener; https listeners share one TLS context.
+  rest::tls_context tls;
+  std::vector<std::unique_ptr<rest::http_server>> servers;
+  for (const auto& l : config->listeners) {
+    if (l.scheme == "https" && !tls) {
+      try {
+        tls = rest::make_server_tls_context(config->https_ssl_settings());
+      } catch (const std::runtime_error& e) {
+        throw api::config_error("Invalid worker configuration:\n  - listener https://" + l.host +
+                                ":" + std::to_string(l.port) + ": " + e.what());
+      }
+    }
+    servers.push_back(std::make_unique<rest::http_server>(
+        rest::http_server_options{.host = l.host,
+                                  .port = l.port,
+                                  .body_limit = config->rest_max_body_bytes,
+                                  .io_threads = 2,
+                                  .handler_threads = 8,
+                                  .tls = l.scheme == "https" ? tls : nullptr},
+        handler));
+  }
 
   herder.start();
-  server.start();
-  log::info(k_log, "ferry-worker ", FERRY_VERSION, " (", cli.mode, ") REST API at http://",
-            config->rest.host, ":", server.port(), " as worker ", config->worker_id());
+  std::string urls;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    servers[i]->start();
+    const auto& l = config->listeners[i];
+    urls += (urls.empty() ? "" : ", ") + l.scheme + "://" + l.host + ":" +
+            std::to_string(servers[i]->port());
+  }
+  log::info(k_log, "ferry-worker ", FERRY_VERSION, " (", cli.mode, ") REST API at ", urls,
+            " as worker ", config->worker_id());
 
   for (const auto& path : cli.connector_files) {
     auto file = app::load_connector_file(path);
@@ -129,7 +152,7 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
 
   int sig = app::wait_for_stop_signal(signals);
   log::info(k_log, "Received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
-  server.stop();
+  for (auto& server : servers) server->stop();
   herder.stop();
   log::info(k_log, "Stopped cleanly");
   return 0;

@@ -501,9 +501,14 @@ class BadWorkerConfigTest(unittest.TestCase):
         err = self.run_worker(self.write({"offset.flush.interval.ms": "abc"}))
         self.assertIn("offset.flush.interval.ms", err)
 
-    def test_https_listener(self):
-        err = self.run_worker(self.write({"listeners": "https://x:1"}))
-        self.assertIn("https://x:1", err)
+    def test_unknown_listener_scheme(self):
+        err = self.run_worker(self.write({"listeners": "ftp://x:1"}))
+        self.assertIn("ftp://x:1", err)
+
+    def test_https_listener_without_keystore(self):
+        err = self.run_worker(self.write({"listeners": "https://127.0.0.1:1"}))
+        self.assertIn("https://127.0.0.1:1", err)
+        self.assertIn("ssl.keystore.location", err)
 
     def test_good_file_for_comparison(self):
         # The same base file without the defect starts (so the refusals above are about the

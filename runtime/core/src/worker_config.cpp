@@ -1,6 +1,8 @@
 #include "ferry/core/worker_config.hpp"
 
 #include <unistd.h>
+
+#include <cctype>
 #include <filesystem>
 
 #include "ferry/api/errors.hpp"
@@ -14,12 +16,14 @@ listener parse_listener(const std::string& text) {
   listener l;
   auto sep = text.find("://");
   if (sep == std::string::npos) {
-    throw api::config_error("Invalid listener '" + text + "': expected http://host:port");
+    throw api::config_error("Invalid listener '" + text +
+                            "': expected http://host:port or https://host:port");
   }
   l.scheme = text.substr(0, sep);
-  if (l.scheme != "http") {
+  for (auto& c : l.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (l.scheme != "http" && l.scheme != "https") {
     throw api::config_error("Invalid listener '" + text +
-                            "': only http:// listeners are supported");
+                            "': only http:// and https:// listeners are supported");
   }
   auto hostport = text.substr(sep + 3);
   while (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
@@ -52,7 +56,9 @@ const api::config_def& worker_config::definition() {
               .type = config_type::list,
               .default_value = "http://127.0.0.1:8083",
               .importance = importance_level::low,
-              .doc = "REST listener. ferry binds loopback unless told otherwise."});
+              .doc = "REST listeners, http://host:port and https://host:port (TLS from the "
+                     "listeners.https.ssl.* settings, else the worker's ssl.* settings). ferry "
+                     "binds loopback unless told otherwise."});
     d.define({.name = "rest.advertised.host.name",
               .type = config_type::string,
               .default_value = "",
@@ -201,8 +207,9 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
   try {
     auto ls = api::split_list(props.count("listeners") ? props.at("listeners")
                                                        : *def.find("listeners")->default_value);
-    if (ls.empty()) throw api::config_error("listeners must name one listener");
-    wc.rest = parse_listener(ls.front());
+    if (ls.empty()) throw api::config_error("listeners must name at least one listener");
+    for (const auto& l : ls) wc.listeners.push_back(parse_listener(l));
+    wc.rest = wc.listeners.front();
   } catch (const api::config_error& e) {
     errors += std::string("\n  - ") + e.what();
   }
@@ -232,6 +239,18 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
     if (!def.find(k) && !known_prefix(k)) wc.unknown_keys.push_back(k);
   }
   return wc;
+}
+
+api::config_map worker_config::https_ssl_settings() const {
+  api::config_map out;
+  for (const auto& [k, v] : raw) {
+    if (k.starts_with("listeners.https.")) out[k.substr(16)] = v;
+  }
+  if (!out.empty()) return out;  // all or nothing, as Kafka Connect
+  for (const auto& [k, v] : raw) {
+    if (k.starts_with("ssl.")) out[k] = v;
+  }
+  return out;
 }
 
 std::string worker_config::worker_id() const {

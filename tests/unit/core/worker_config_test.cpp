@@ -69,7 +69,7 @@ TEST_CASE("parse_listener accepts http://host:port and an empty host") {
 }
 
 TEST_CASE("parse_listener rejects other schemes, a missing port and a bad port") {
-  CHECK_THROWS_AS(parse_listener("https://localhost:8443"), config_error);
+  CHECK_THROWS_AS(parse_listener("ftp://localhost:8443"), config_error);
   CHECK_THROWS_AS(parse_listener("http://localhost"), config_error);
   CHECK_THROWS_AS(parse_listener("localhost:8083"), config_error);
   CHECK_THROWS_AS(parse_listener("http://localhost:"), config_error);
@@ -87,17 +87,46 @@ TEST_CASE("worker_config throws one config_error naming every bad key") {
   CHECK(contains(msg, "rest.max.body.bytes"));
 }
 
-TEST_CASE("worker_config rejects an https listener with config_error") {
-  auto msg = parse_error_message({{"listeners", "https://0.0.0.0:8443"}});
-  CHECK(contains(msg, "https://0.0.0.0:8443"));
+TEST_CASE("parse_listener accepts https, any case of scheme") {
+  auto l = parse_listener("HTTPS://127.0.0.1:8443");
+  CHECK(l.scheme == "https");
+  CHECK(l.port == 8443);
+}
+
+TEST_CASE("worker_config keeps every listener in order; the first one names the worker") {
+  auto wc =
+      worker_config::parse({{"listeners", "https://127.0.0.1:8443, http://127.0.0.1:8083"}}, true);
+  REQUIRE(wc.listeners.size() == 2);
+  CHECK(wc.listeners[0].scheme == "https");
+  CHECK(wc.listeners[1].scheme == "http");
+  CHECK(wc.worker_id() == "127.0.0.1:8443");
+}
+
+TEST_CASE("https TLS settings: listeners.https.* when any is set, else the worker's ssl.*") {
+  auto worker_only = worker_config::parse(
+      {{"ssl.keystore.location", "/w.p12"}, {"ssl.keystore.password", "pw"}}, true);
+  CHECK(
+      worker_only.https_ssl_settings() ==
+      ferry::api::config_map{{"ssl.keystore.location", "/w.p12"}, {"ssl.keystore.password", "pw"}});
+  auto both = worker_config::parse({{"ssl.keystore.location", "/w.p12"},
+                                    {"ssl.keystore.password", "pw"},
+                                    {"listeners.https.ssl.keystore.location", "/rest.p12"}},
+                                   true);
+  CHECK(both.https_ssl_settings() ==
+        ferry::api::config_map{{"ssl.keystore.location", "/rest.p12"}});  // all or nothing
+}
+
+TEST_CASE("worker_config rejects an unknown listener scheme with config_error") {
+  auto msg = parse_error_message({{"listeners", "ftp://0.0.0.0:8443"}});
+  CHECK(contains(msg, "ftp://0.0.0.0:8443"));
 }
 
 TEST_CASE("worker_config reports a bad listener together with other bad values") {
   auto msg =
-      parse_error_message({{"listeners", "https://x:1"}, {"offset.flush.interval.ms", "often"}});
+      parse_error_message({{"listeners", "https://x"}, {"offset.flush.interval.ms", "often"}});
   CAPTURE(msg);
   CHECK(contains(msg, "offset.flush.interval.ms"));
-  CHECK(contains(msg, "https://x:1"));
+  CHECK(contains(msg, "https://x"));
 }
 
 TEST_CASE("worker_id uses the advertised host and port when set") {

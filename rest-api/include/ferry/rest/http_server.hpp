@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ferry/rest/http.hpp"
+#include "ferry/rest/tls_context.hpp"
 
 namespace ferry::rest {
 
@@ -14,10 +15,12 @@ struct http_server_options {
   std::uint64_t body_limit = 1024 * 1024;
   int io_threads = 2;
   int handler_threads = 8;  // handlers may block (herder writes), so they get their own pool
+  tls_context tls;          // set: HTTPS (make_server_tls_context); null: plain HTTP
 };
 
-// HTTP/1.1 server (Boost.Beast, C++20 coroutines) with keep-alive, a body limit (413) and idle
-// timeouts. Owns its io_context and threads; start() binds and returns, stop() joins.
+// HTTP/1.1 server, plain or over TLS (Boost.Beast, C++20 coroutines), with keep-alive, a body limit
+// (413) and idle timeouts. Owns its io_context and threads; start() binds and returns, stop()
+// joins.
 class http_server {
  public:
   http_server(http_server_options options, http_handler handler);

@@ -17,7 +17,8 @@ struct listener {
   std::uint16_t port = 8083;
 };
 
-// Parses "http://host:port" (an empty host means every interface, as in Kafka Connect);
+// Parses "http://host:port" or "https://host:port" (an empty host means every interface, as in
+// Kafka Connect);
 // throws api::config_error.
 listener parse_listener(const std::string& text);
 
@@ -26,7 +27,8 @@ listener parse_listener(const std::string& text);
 struct worker_config {
   api::config_map raw;
   std::string bootstrap_servers;
-  listener rest;
+  std::vector<listener> listeners;  // every REST listener, in the order given
+  listener rest;                    // the first: the one in worker_id
   std::string advertised_host;
   int advertised_port = 0;
   std::string offset_file;  // offset.storage.file.filename
@@ -45,7 +47,10 @@ struct worker_config {
   static worker_config parse(const api::config_map& props, bool standalone);
   static const api::config_def& definition();
 
-  std::string worker_id() const;  // advertised host:port, Kafka Connect's worker_id
+  std::string worker_id() const;
+  // TLS settings of https listeners with their "ssl." names: the listeners.https.* keys when any
+  // is set, else the worker's own ssl.* keys (Kafka Connect's rule).
+  api::config_map https_ssl_settings() const;  // advertised host:port, Kafka Connect's worker_id
   clients::client_config producer_config() const;
   clients::client_config consumer_config() const;
   // Settings under a prefix, e.g. "key.converter." -> {"schemas.enable": "false"}.
