@@ -58,7 +58,9 @@ const std::string* http_request::query_param(const std::string& name) const {
 http_response http_response::json_body(int status, const json& body) {
   http_response r;
   r.status = status;
-  r.body = body.dump();
+  // Bytes that are not UTF-8 (an echoed path, header or config value) become U+FFFD: dump()
+  // would throw type_error 316 and turn any such answer into a 500.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
