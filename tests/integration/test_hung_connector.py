@@ -113,6 +113,41 @@ class HungConnectorTest(unittest.TestCase):
         self.assertIn("abandoning", self.worker.log_text())
 
 
+class RequestTimeoutTest(unittest.TestCase):
+    """A write that waits longer than rest.request.timeout.ms answers 500 saying what the
+    worker is stuck on (Kafka's KAFKA-15563 message), and completes later on its own."""
+
+    def test_timeout_names_what_the_worker_is_stuck_on(self):
+        tmp = tempfile.TemporaryDirectory(prefix="ferry-timeout-")
+        self.addCleanup(tmp.cleanup)
+        _, _, worker = fh.start_stack(
+            self, BUILD_DIR, tmp.name, program="ferry-worker-test",
+            properties={"rest.request.timeout.ms": "1000",
+                        "task.shutdown.graceful.timeout.ms": "4000"})
+        worker.create_connector("hang", {"connector.class": HANGING, "hang.in": "connector.stop"})
+        worker.wait_running("hang")
+
+        start = time.monotonic()
+        status, body, _ = worker.delete("/connectors/hang", timeout=30)
+        self.assertEqual(status, 500, body)
+        self.assertLess(time.monotonic() - start, 3.0)
+        self.assertEqual(body["error_code"], 500)
+        self.assertRegex(body["message"],
+                         r"^Request timed out\. The worker is currently waiting for connector "
+                         r"hang to stop, which began at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        # A write queued behind it names the same stage; reads answer at once.
+        status, body, _ = worker.put("/connectors/other/config",
+                                     {"connector.class": HANGING}, timeout=30)
+        self.assertEqual(status, 500, body)
+        self.assertIn("waiting for connector hang to stop", body["message"])
+        start = time.monotonic()
+        self.assertEqual(worker.get("/connectors/hang/status")[0], 200)
+        self.assertLess(time.monotonic() - start, 0.5)
+        # The delete finishes once the hung stop() is abandoned; the queued create too.
+        wait_until(lambda: worker.get("/connectors/hang")[0] == 404, 30, "hang to be deleted")
+        wait_until(lambda: worker.get("/connectors/other")[0] == 200, 30, "other to be created")
+
+
 if __name__ == "__main__":
     BUILD_DIR, argv = fh.parse_args()
     unittest.main(argv=argv)

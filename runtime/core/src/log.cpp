@@ -126,21 +126,23 @@ std::string redact(std::string_view message, const redactions& list) {
   return text;
 }
 
-void write(level l, std::string_view logger, std::string_view message) {
+std::string utc_timestamp(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
-  auto now = system_clock::now();
-  auto t = system_clock::to_time_t(now);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto secs = system_clock::to_time_t(t);
+  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count() % 1000;
   std::tm tm{};
-  gmtime_r(&t, &tm);
-  char ts[32];
-  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+  gmtime_r(&secs, &tm);
+  char text[40];
+  auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms));
+  return text;
+}
+
+void write(level l, std::string_view logger, std::string_view message) {
   std::string line;
   line.reserve(64 + message.size());
-  line += ts;
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03dZ ", static_cast<int>(ms));
-  line += frac;
+  line += utc_timestamp(std::chrono::system_clock::now());
+  line += ' ';
   line += name(l);
   line += " [";
   line += logger;

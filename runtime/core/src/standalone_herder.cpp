@@ -47,7 +47,7 @@ standalone_herder::~standalone_herder() {
 
 void standalone_herder::start() {
   control_thread_ = std::thread([this] { control_loop(); });
-  submit([this] {
+  submit("starting the stored connectors", [this] {
     for (auto& [name, entry] : configs_->snapshot()) {
       const auto* plugin =
           registry_.find(entry.config.count("connector.class") ? entry.config.at("connector.class")
@@ -69,7 +69,10 @@ void standalone_herder::start() {
 
 void standalone_herder::stop() {
   if (!control_thread_.joinable()) return;
-  post([this] { worker_.stop_all(); });
+  post([this] {
+    herder_stage::scope busy(stage_, "stopping every connector and task to shut down");
+    worker_.stop_all();
+  });
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
@@ -105,13 +108,16 @@ void standalone_herder::control_loop() {
 }
 
 template <typename F>
-auto standalone_herder::submit(F f) -> decltype(f()) {
+auto standalone_herder::submit(std::string what, F f) -> decltype(f()) {
   using result = decltype(f());
   auto task = std::make_shared<std::packaged_task<result()>>(std::move(f));
   auto future = task->get_future();
-  post([task] { (*task)(); });
+  post([this, task, what = std::move(what)] {
+    herder_stage::scope busy(stage_, what);
+    (*task)();
+  });
   if (future.wait_for(env_.worker->rest_request_timeout) != std::future_status::ready) {
-    throw request_timeout_error("Request timed out");
+    throw request_timeout_error(stage_.timeout_message());
   }
   return future.get();
 }
@@ -299,14 +305,15 @@ put_result standalone_herder::put_connector_config(
     const std::string& name, const api::config_map& input, bool allow_replace,
     std::optional<storage::target_state> initial_state) {
   auto config = checked_config(name, input);  // pure: on the caller's thread
-  return submit([this, name, config, allow_replace, initial_state] {
-    return apply_config(name, config, allow_replace, initial_state);
-  });
+  return submit("writing the config of connector " + name,
+                [this, name, config, allow_replace, initial_state] {
+                  return apply_config(name, config, allow_replace, initial_state);
+                });
 }
 
 put_result standalone_herder::patch_connector_config(const std::string& name, const json& patch) {
   if (!patch.is_object()) throw bad_request_error("A config patch must be a JSON object");
-  return submit([this, name, patch] {
+  return submit("patching the config of connector " + name, [this, name, patch] {
     auto config = require(name).config;
     for (const auto& [k, v] : patch.items()) {
       if (v.is_null()) {
@@ -339,8 +346,8 @@ put_result standalone_herder::apply_config(const std::string& name, const api::c
   }
   configs_->put_connector(name, config, state);
   if (existed) {
-    worker_.stop_connector(name);
-    worker_.stop_tasks(name);
+    stop_connector_instance(name);
+    stop_connector_tasks(name);
   }
   {
     std::lock_guard lock(mutex_);
@@ -391,10 +398,20 @@ void standalone_herder::apply_task_configs(const std::string& name, int generati
   }
   auto running = worker_.running_tasks(name);
   if (!changed && running.size() == configs.size()) return;
-  worker_.stop_tasks(name);
+  stop_connector_tasks(name);
   configs_->put_task_configs(name, configs);
   env_.statuses->remove_tasks_from(name, static_cast<int>(configs.size()));
   start_tasks(name);
+}
+
+void standalone_herder::stop_connector_instance(const std::string& name) {
+  herder_stage::scope busy(stage_, "waiting for connector " + name + " to stop");
+  worker_.stop_connector(name);
+}
+
+void standalone_herder::stop_connector_tasks(const std::string& name) {
+  herder_stage::scope busy(stage_, "waiting for the tasks of connector " + name + " to stop");
+  worker_.stop_tasks(name);
 }
 
 void standalone_herder::start_tasks(const std::string& name) {
@@ -409,10 +426,10 @@ void standalone_herder::start_tasks(const std::string& name) {
 }
 
 void standalone_herder::delete_connector(const std::string& name) {
-  submit([this, name] {
+  submit("deleting connector " + name, [this, name] {
     require(name);
-    worker_.stop_connector(name);
-    worker_.stop_tasks(name);
+    stop_connector_instance(name);
+    stop_connector_tasks(name);
     configs_->remove_connector(name);
     {
       std::lock_guard lock(mutex_);
@@ -425,7 +442,7 @@ void standalone_herder::delete_connector(const std::string& name) {
 }
 
 void standalone_herder::pause_connector(const std::string& name) {
-  submit([this, name] {
+  submit("pausing connector " + name, [this, name] {
     auto r = require(name);
     if (r.state == storage::target_state::stopped) return 0;  // as Kafka: stays stopped
     configs_->put_target_state(name, storage::target_state::paused);
@@ -440,7 +457,7 @@ void standalone_herder::pause_connector(const std::string& name) {
 }
 
 void standalone_herder::resume_connector(const std::string& name) {
-  submit([this, name] {
+  submit("resuming connector " + name, [this, name] {
     auto r = require(name);
     configs_->put_target_state(name, storage::target_state::started);
     {
@@ -458,10 +475,10 @@ void standalone_herder::resume_connector(const std::string& name) {
 }
 
 void standalone_herder::stop_connector(const std::string& name) {
-  submit([this, name] {
+  submit("stopping connector " + name, [this, name] {
     require(name);
-    worker_.stop_tasks(name);
-    worker_.stop_connector(name);
+    stop_connector_tasks(name);
+    stop_connector_instance(name);
     configs_->put_task_configs(name, {});
     configs_->put_target_state(name, storage::target_state::stopped);
     {
@@ -481,21 +498,25 @@ void standalone_herder::stop_connector(const std::string& name) {
 }
 
 void standalone_herder::restart_connector(const std::string& name) {
-  submit([this, name] {
+  submit("restarting connector " + name, [this, name] {
     require(name);
-    worker_.stop_connector(name);
+    stop_connector_instance(name);
     start_connector_locked_out(name);
     return 0;
   });
 }
 
 void standalone_herder::restart_task(const std::string& name, int task) {
-  submit([this, name, task] {
+  submit("restarting task " + name + "-" + std::to_string(task), [this, name, task] {
     auto r = require(name);
     if (task < 0 || task >= static_cast<int>(r.tasks.size())) {
       throw not_found_error("Task " + name + "-" + std::to_string(task) + " not found");
     }
-    worker_.stop_task(name, task);
+    {
+      herder_stage::scope busy(
+          stage_, "waiting for task " + name + "-" + std::to_string(task) + " to stop");
+      worker_.stop_task(name, task);
+    }
     worker_.start_task(name, task, *r.plugin, r.tasks[static_cast<std::size_t>(task)], r.config,
                        r.state);
     return 0;
@@ -571,7 +592,7 @@ json standalone_herder::alter_connector_offsets(const std::string& name, const j
           e.dump());
     }
   }
-  return submit([this, name, body] {
+  return submit("altering the offsets of connector " + name, [this, name, body] {
     auto r = require_stopped(name);
     if (r.plugin->type == api::connector_type::source) {
       std::vector<storage::source_offset> offsets;
@@ -612,7 +633,7 @@ json standalone_herder::alter_connector_offsets(const std::string& name, const j
 }
 
 json standalone_herder::reset_connector_offsets(const std::string& name) {
-  return submit([this, name] {
+  return submit("resetting the offsets of connector " + name, [this, name] {
     auto r = require_stopped(name);
     if (r.plugin->type == api::connector_type::source) {
       auto offsets = env_.offsets->list(name);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <sstream>
 #include <string>
@@ -38,6 +39,9 @@ using redactions = std::vector<std::pair<std::string, std::string>>;
 std::string redact(std::string_view text, const redactions& list);
 // Applied to every message this thread logs from now on.
 void set_thread_redactions(redactions list);
+
+// 2026-11-27T03:45:11.123Z (Java's Instant.toString form).
+std::string utc_timestamp(std::chrono::system_clock::time_point t);
 
 // Writes one line to stderr: "2026-11-27T03:45:11.123Z INFO  [logger] message (context)".
 void write(level l, std::string_view logger, std::string_view message);

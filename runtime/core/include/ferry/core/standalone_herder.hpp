@@ -13,6 +13,7 @@
 #include "ferry/api/plugin_registry.hpp"
 #include "ferry/clients/group_offsets.hpp"
 #include "ferry/core/herder.hpp"
+#include "ferry/core/herder_stage.hpp"
 #include "ferry/core/worker.hpp"
 #include "ferry/storage/config_store.hpp"
 
@@ -70,9 +71,10 @@ class standalone_herder final : public herder {
     int generation = 0;  // bumped on every (re)start, to drop stale task-config callbacks
   };
 
-  // Runs f on the control thread and returns its result, or throws request_timeout_error.
+  // Runs f on the control thread, busy with `what`, and returns its result; throws
+  // request_timeout_error naming what the control thread is stuck on.
   template <typename F>
-  auto submit(F f) -> decltype(f());
+  auto submit(std::string what, F f) -> decltype(f());
   void post(std::function<void()> job);
   void control_loop();
 
@@ -81,6 +83,9 @@ class standalone_herder final : public herder {
   void apply_task_configs(const std::string& name, int generation,
                           std::vector<api::config_map> configs);
   void start_tasks(const std::string& name);
+  // Waits (bounded by task.shutdown.graceful.timeout.ms), showing it in timeout messages.
+  void stop_connector_instance(const std::string& name);
+  void stop_connector_tasks(const std::string& name);
   const api::connector_plugin& require_plugin(const api::config_map& config) const;
   connector_record require(const std::string& name);  // a copy, under the mutex
   json info_json(const std::string& name, const connector_record& r) const;
@@ -106,6 +111,7 @@ class standalone_herder final : public herder {
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
   std::thread control_thread_;
+  herder_stage stage_;
   std::atomic<bool> ready_{false};
 };
 
