@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops a connector and its tasks.
-# usage: stop.sh NAME   (FERRY_URL, default http://127.0.0.1:8083)
+# usage: stop.sh NAME   (FERRY_URL, default http://127.0.0.1:8083; FERRY_CURL_OPTS, more curl options)
 set -euo pipefail
-curl -sS --fail-with-body -X PUT "${FERRY_URL:-http://127.0.0.1:8083}/connectors/$1/stop"
+curl -sS --fail-with-body ${FERRY_CURL_OPTS:-} -X PUT "${FERRY_URL:-http://127.0.0.1:8083}/connectors/$1/stop"
 echo "stop requested for $1"

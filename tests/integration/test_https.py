@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import ferry_harness as fh  # noqa: E402
 
 BUILD_DIR = None
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "examples")
 STORE_PASSWORD = "store-pw-1"
 KEY_PASSWORD = "key-pw-2"
 
@@ -131,6 +132,14 @@ class HttpsTest(unittest.TestCase):
         self.assertEqual(json.loads(out.stdout)["name"], "s")
         status, body = https_get(port, "/connectors", client_context(self.pki, cert="client"))
         self.assertEqual((status, body), (200, ["s"]))
+        # The example scripts work over HTTPS with FERRY_CURL_OPTS.
+        env = dict(os.environ, FERRY_URL=f"https://127.0.0.1:{port}",
+                   FERRY_CURL_OPTS=f"--cacert {self.pki['ca.pem']} --cert {self.pki['client.pem']}"
+                                   f" --key {self.pki['client.key']}")
+        out = subprocess.run([os.path.join(EXAMPLES, "status.sh"), "s"], env=env,
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["name"], "s")
         self.assertEqual(worker.get("/connectors")[:2], (200, ["s"]))  # the http listener too
 
         self.assert_refused(port, client_context(self.pki), "no client certificate")
