@@ -17,36 +17,19 @@ namespace {
 
 constexpr const char* k_log = "herder";
 
-json status_json(const storage::status& s) {
-  json j = json::object();
-  j["state"] = storage::to_string(s.state);
-  j["worker_id"] = s.worker_id;
-  if (!s.trace.empty()) j["trace"] = s.trace;
-  return j;
-}
-
-void check_name(const std::string& name) {
-  if (name.empty()) throw bad_request_error("Connector name cannot be empty");
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) {
-      throw bad_request_error("Connector name contains a control character: " + name);
-    }
-  }
-}
-
 }  // namespace
 
 standalone_herder::standalone_herder(const api::plugin_registry& registry,
                                      std::shared_ptr<storage::config_store> configs,
                                      task_environment env)
-    : registry_(registry), configs_(std::move(configs)), env_(env), worker_(std::move(env)) {}
+    : herder_base(registry, env), configs_(std::move(configs)), worker_(std::move(env)) {}
 
 standalone_herder::~standalone_herder() {
   stop();
 }
 
 void standalone_herder::start() {
-  control_thread_ = std::thread([this] { control_loop(); });
+  control_.start();
   submit("starting the stored connectors", [this] {
     for (auto& [name, entry] : configs_->snapshot()) {
       const auto* plugin =
@@ -68,77 +51,24 @@ void standalone_herder::start() {
 }
 
 void standalone_herder::stop() {
-  if (!control_thread_.joinable()) return;
-  post([this] {
-    herder_stage::scope busy(stage_, "stopping every connector and task to shut down");
+  control_.stop([this] {
+    herder_stage::scope busy(control_.stage(), "stopping every connector and task to shut down");
     worker_.stop_all();
   });
-  {
-    std::lock_guard lock(queue_mutex_);
-    stopping_ = true;
-  }
-  queue_cv_.notify_all();
-  control_thread_.join();
-}
-
-void standalone_herder::post(std::function<void()> job) {
-  {
-    std::lock_guard lock(queue_mutex_);
-    queue_.push_back(std::move(job));
-  }
-  queue_cv_.notify_one();
-}
-
-void standalone_herder::control_loop() {
-  for (;;) {
-    std::function<void()> job;
-    {
-      std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      job = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    try {
-      job();
-    } catch (const std::exception& e) {
-      log::error(k_log, "Control job failed: ", e.what());
-    }
-  }
 }
 
 template <typename F>
 auto standalone_herder::submit(std::string what, F f) -> decltype(f()) {
-  using result = decltype(f());
-  auto task = std::make_shared<std::packaged_task<result()>>(std::move(f));
-  auto future = task->get_future();
-  post([this, task, what = std::move(what)] {
-    herder_stage::scope busy(stage_, what);
-    (*task)();
-  });
-  if (future.wait_for(env_.worker->rest_request_timeout) != std::future_status::ready) {
-    throw request_timeout_error(stage_.timeout_message());
-  }
-  return future.get();
+  return control_.submit(std::move(what), env_.worker->rest_request_timeout, std::move(f));
 }
 
-const api::connector_plugin& standalone_herder::require_plugin(
-    const api::config_map& config) const {
-  auto it = config.find("connector.class");
-  if (it == config.end() || api::trim(it->second).empty()) {
-    throw bad_request_error("Connector config " + json(config).dump() +
-                            " contains no connector type");
-  }
-  const auto* plugin = registry_.find(it->second);
-  if (!plugin) {
-    std::string known;
-    for (const auto& p : registry_.plugins()) known += (known.empty() ? "" : ", ") + p.class_name;
-    throw bad_request_error(
-        "Failed to find any class that implements Connector and which name "
-        "matches " +
-        it->second + ", available connectors are: " + known);
-  }
-  return *plugin;
+void standalone_herder::post(std::function<void()> job) {
+  control_.post(std::move(job));
+}
+
+herder_base::connector_view standalone_herder::view(const std::string& name) {
+  auto r = require(name);
+  return {std::move(r.config), r.state, std::move(r.tasks), r.plugin};
 }
 
 standalone_herder::connector_record standalone_herder::require(const std::string& name) {
@@ -148,24 +78,7 @@ standalone_herder::connector_record standalone_herder::require(const std::string
   return it->second;
 }
 
-json standalone_herder::info_json(const std::string& name, const connector_record& r) const {
-  json tasks = json::array();
-  for (std::size_t i = 0; i < r.tasks.size(); ++i) {
-    tasks.push_back({{"connector", name}, {"task", static_cast<int>(i)}});
-  }
-  json j = json::object();
-  j["name"] = name;
-  j["config"] = r.config;
-  j["tasks"] = std::move(tasks);
-  j["type"] = r.plugin ? api::to_string(r.plugin->type) : "unknown";
-  return j;
-}
-
 // ---- reads ----
-
-json standalone_herder::server_info() {
-  return {{"version", FERRY_VERSION}, {"commit", "ferry"}, {"kafka_cluster_id", nullptr}};
-}
 
 std::vector<std::string> standalone_herder::connectors() {
   std::lock_guard lock(mutex_);
@@ -174,132 +87,7 @@ std::vector<std::string> standalone_herder::connectors() {
   return names;
 }
 
-json standalone_herder::connector_info(const std::string& name) {
-  return info_json(name, require(name));
-}
-
-api::config_map standalone_herder::connector_config(const std::string& name) {
-  return require(name).config;
-}
-
-json standalone_herder::connector_status(const std::string& name) {
-  auto r = require(name);
-  auto cs = env_.statuses->connector(name);
-  if (!cs) throw not_found_error("No status found for connector " + name);
-  json tasks = json::array();
-  if (r.state != storage::target_state::stopped) {
-    for (const auto& [id, ts] : env_.statuses->tasks(name)) {
-      if (id >= static_cast<int>(r.tasks.size())) continue;
-      auto t = status_json(ts);
-      json task = json::object();
-      task["id"] = id;
-      for (auto& [k, v] : t.items()) task[k] = v;
-      tasks.push_back(std::move(task));
-    }
-  }
-  json j = json::object();
-  j["name"] = name;
-  j["connector"] = status_json(*cs);
-  j["tasks"] = std::move(tasks);
-  j["type"] = api::to_string(r.plugin->type);
-  return j;
-}
-
-json standalone_herder::task_status(const std::string& name, int task) {
-  auto r = require(name);
-  auto tasks = env_.statuses->tasks(name);
-  auto it = tasks.find(task);
-  if (it == tasks.end() || task >= static_cast<int>(r.tasks.size())) {
-    throw not_found_error("No status found for task " + name + "-" + std::to_string(task));
-  }
-  json j = json::object();
-  j["id"] = task;
-  auto status = status_json(it->second);
-  for (auto& [k, v] : status.items()) j[k] = v;
-  return j;
-}
-
-json standalone_herder::task_configs(const std::string& name) {
-  auto r = require(name);
-  json out = json::array();
-  for (std::size_t i = 0; i < r.tasks.size(); ++i) {
-    out.push_back(
-        {{"id", {{"connector", name}, {"task", static_cast<int>(i)}}}, {"config", r.tasks[i]}});
-  }
-  return out;
-}
-
-json standalone_herder::connector_plugins(bool connectors_only) {
-  json out = json::array();
-  auto add = [&out](const std::string& cls, const std::string& type) {
-    out.push_back({{"class", cls}, {"type", type}, {"version", FERRY_VERSION}});
-  };
-  for (const auto& p : registry_.plugins()) {
-    add(p.class_name, api::to_string(p.type));
-    for (const auto& a : p.aliases) add(a, api::to_string(p.type));
-  }
-  if (!connectors_only) {
-    for (const char* c : {"org.apache.kafka.connect.json.JsonConverter",
-                          "org.apache.kafka.connect.storage.StringConverter",
-                          "org.apache.kafka.connect.converters.ByteArrayConverter"}) {
-      add(c, "converter");
-    }
-  }
-  std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
-    return std::tie(a["type"], a["class"]) < std::tie(b["type"], b["class"]);
-  });
-  return out;
-}
-
-json standalone_herder::plugin_config(const std::string& plugin) {
-  const auto* p = registry_.find(plugin);
-  if (!p) throw not_found_error("Unknown plugin " + plugin + ".");
-  api::config_def def = common_connector_def(p->type);
-  if (p->config) def.merge(p->config());
-  return def.describe();
-}
-
-json standalone_herder::validate(const std::string& plugin, const api::config_map& config) {
-  const auto* p = registry_.find(plugin);
-  if (!p) throw not_found_error("Unknown plugin " + plugin + ".");
-  if (auto it = config.find("connector.class"); it != config.end()) {
-    const auto* named = registry_.find(it->second);
-    if (named != p) {
-      throw bad_request_error("Included connector type " + it->second +
-                              " does not match request type " + plugin);
-    }
-  }
-  return config_infos(*p, config, resolve(config));
-}
-
-resolved_config standalone_herder::resolve(const api::config_map& config) const {
-  if (!env_.providers) return {.values = config, .secrets = {}};
-  try {
-    return env_.providers->resolve(config);
-  } catch (const api::config_error& e) {
-    throw bad_request_error(e.what());
-  }
-}
-
 // ---- writes (control thread) ----
-
-api::config_map standalone_herder::checked_config(const std::string& name,
-                                                  const api::config_map& input) const {
-  check_name(name);
-  api::config_map config = input;
-  if (auto it = config.find("name"); it != config.end() && it->second != name) {
-    throw bad_request_error("Connector name configuration (" + it->second +
-                            ") doesn't match connector name in the URL (" + name + ")");
-  }
-  config["name"] = name;
-  const auto& plugin = require_plugin(config);
-  auto resolved = resolve(config);  // validated resolved, stored raw
-  if (auto errors = describe_errors(validate_connector_config(plugin, resolved.values));
-      !errors.empty()) {
-    throw bad_request_error(resolved.redact(errors));
-  }
-  return config;
-}
 
 put_result standalone_herder::put_connector_config(
     const std::string& name, const api::config_map& input, bool allow_replace,
@@ -358,7 +146,7 @@ put_result standalone_herder::apply_config(const std::string& name, const api::c
   }
   start_connector_locked_out(name);
   log::info(k_log, existed ? "Updated" : "Created", " connector ", name);
-  return put_result{!existed, info_json(name, require(name))};
+  return put_result{!existed, info_json(name, view(name))};
 }
 
 void standalone_herder::start_connector_locked_out(const std::string& name) {
@@ -405,12 +193,13 @@ void standalone_herder::apply_task_configs(const std::string& name, int generati
 }
 
 void standalone_herder::stop_connector_instance(const std::string& name) {
-  herder_stage::scope busy(stage_, "waiting for connector " + name + " to stop");
+  herder_stage::scope busy(control_.stage(), "waiting for connector " + name + " to stop");
   worker_.stop_connector(name);
 }
 
 void standalone_herder::stop_connector_tasks(const std::string& name) {
-  herder_stage::scope busy(stage_, "waiting for the tasks of connector " + name + " to stop");
+  herder_stage::scope busy(control_.stage(),
+                           "waiting for the tasks of connector " + name + " to stop");
   worker_.stop_tasks(name);
 }
 
@@ -514,7 +303,7 @@ void standalone_herder::restart_task(const std::string& name, int task) {
     }
     {
       herder_stage::scope busy(
-          stage_, "waiting for task " + name + "-" + std::to_string(task) + " to stop");
+          control_.stage(), "waiting for task " + name + "-" + std::to_string(task) + " to stop");
       worker_.stop_task(name, task);
     }
     worker_.start_task(name, task, *r.plugin, r.tasks[static_cast<std::size_t>(task)], r.config,
@@ -529,52 +318,7 @@ namespace ferry::core {
 
 // ---- offsets (KIP-875) ----
 
-namespace {
-
-// Long enough for a stopped sink's group to lose its last member on a broker that waits for
-// the session timeout (45 s by default); short of the REST request timeout.
-constexpr auto k_offsets_timeout = std::chrono::seconds(60);
-
-json sink_partition(const std::string& topic, std::int32_t partition) {
-  return {{"kafka_topic", topic}, {"kafka_partition", partition}};
-}
-
-}  // namespace
-
-standalone_herder::connector_record standalone_herder::require_stopped(const std::string& name) {
-  auto r = require(name);
-  if (r.state != storage::target_state::stopped) {
-    throw bad_request_error(
-        "Connectors must be in the STOPPED state before their offsets can be modified. This can "
-        "be done for the specified connector by issuing a 'PUT' request to the '/connectors/" +
-        name + "/stop' endpoint");
-  }
-  return r;
-}
-
-clients::group_offsets standalone_herder::sink_offsets(const std::string& name) const {
-  auto config = env_.worker->consumer_config();
-  config.erase("group.id");
-  return clients::group_offsets(config, "connect-" + name, k_offsets_timeout);
-}
-
-json standalone_herder::connector_offsets(const std::string& name) {
-  auto r = require(name);
-  json list = json::array();
-  if (r.plugin->type == api::connector_type::source) {
-    for (const auto& o : env_.offsets->list(name)) {
-      list.push_back({{"partition", o.partition}, {"offset", o.offset}});
-    }
-  } else {
-    auto topics = api::split_list(r.config.count("topics") ? r.config.at("topics") : "");
-    auto regex = r.config.count("topics.regex") ? r.config.at("topics.regex") : "";
-    for (const auto& o : sink_offsets(name).committed(topics, regex)) {
-      list.push_back({{"partition", sink_partition(o.topic, o.partition)},
-                      {"offset", {{"kafka_offset", o.offset}}}});
-    }
-  }
-  return {{"offsets", std::move(list)}};
-}
+namespace {}  // namespace
 
 json standalone_herder::alter_connector_offsets(const std::string& name, const json& body) {
   if (!body.is_object() || !body.contains("offsets") || !body["offsets"].is_array() ||
@@ -655,22 +399,5 @@ json standalone_herder::reset_connector_offsets(const std::string& name) {
 }
 
 // ---- active topics (KIP-558) ----
-
-json standalone_herder::connector_active_topics(const std::string& name) {
-  if (!env_.worker->topic_tracking) throw herder_error(403, "Topic tracking is disabled.");
-  require(name);
-  json topics = json::array();
-  for (const auto& t : env_.statuses->topics(name)) topics.push_back(t);
-  return {{name, {{"topics", std::move(topics)}}}};
-}
-
-void standalone_herder::reset_connector_active_topics(const std::string& name) {
-  if (!env_.worker->topic_tracking) throw herder_error(403, "Topic tracking is disabled.");
-  if (!env_.worker->topic_tracking_reset) {
-    throw herder_error(403, "Topic tracking reset is disabled.");
-  }
-  require(name);
-  env_.statuses->reset_topics(name);
-}
 
 }  // namespace ferry::core

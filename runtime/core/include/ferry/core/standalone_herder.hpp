@@ -1,19 +1,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #include "ferry/api/plugin_registry.hpp"
 #include "ferry/clients/group_offsets.hpp"
-#include "ferry/core/herder.hpp"
-#include "ferry/core/herder_stage.hpp"
+#include "ferry/core/control_queue.hpp"
+#include "ferry/core/herder_base.hpp"
 #include "ferry/core/worker.hpp"
 #include "ferry/storage/config_store.hpp"
 
@@ -24,7 +20,7 @@ namespace ferry::core {
 // Threading: every state change runs on one control thread, in order, fed by a queue; REST
 // threads post a change and wait for it (bounded), and read the state under a mutex without
 // touching the queue, so a connector stuck in start() or stop() never blocks reads.
-class standalone_herder final : public herder {
+class standalone_herder final : public herder_base {
  public:
   standalone_herder(const api::plugin_registry& registry,
                     std::shared_ptr<storage::config_store> configs, task_environment env);
@@ -35,14 +31,8 @@ class standalone_herder final : public herder {
   // Stops every task (committing what was delivered) and the control thread.
   void stop();
 
-  json server_info() override;
   bool ready() override { return ready_.load(); }
   std::vector<std::string> connectors() override;
-  json connector_info(const std::string& name) override;
-  api::config_map connector_config(const std::string& name) override;
-  json connector_status(const std::string& name) override;
-  json task_status(const std::string& name, int task) override;
-  json task_configs(const std::string& name) override;
   put_result put_connector_config(const std::string& name, const api::config_map& config,
                                   bool allow_replace,
                                   std::optional<storage::target_state> initial_state) override;
@@ -53,14 +43,11 @@ class standalone_herder final : public herder {
   void stop_connector(const std::string& name) override;
   void restart_connector(const std::string& name) override;
   void restart_task(const std::string& name, int task) override;
-  json connector_plugins(bool connectors_only) override;
-  json connector_offsets(const std::string& name) override;
   json alter_connector_offsets(const std::string& name, const json& offsets) override;
   json reset_connector_offsets(const std::string& name) override;
-  json connector_active_topics(const std::string& name) override;
-  void reset_connector_active_topics(const std::string& name) override;
-  json plugin_config(const std::string& plugin) override;
-  json validate(const std::string& plugin, const api::config_map& config) override;
+
+ protected:
+  connector_view view(const std::string& name) override;
 
  private:
   struct connector_record {
@@ -76,7 +63,6 @@ class standalone_herder final : public herder {
   template <typename F>
   auto submit(std::string what, F f) -> decltype(f());
   void post(std::function<void()> job);
-  void control_loop();
 
   // Control-thread only.
   void start_connector_locked_out(const std::string& name);
@@ -86,32 +72,17 @@ class standalone_herder final : public herder {
   // Waits (bounded by task.shutdown.graceful.timeout.ms), showing it in timeout messages.
   void stop_connector_instance(const std::string& name);
   void stop_connector_tasks(const std::string& name);
-  const api::connector_plugin& require_plugin(const api::config_map& config) const;
   connector_record require(const std::string& name);  // a copy, under the mutex
-  json info_json(const std::string& name, const connector_record& r) const;
-  // Name checks, the "name" key, plugin lookup and validation: 400 on any problem.
-  api::config_map checked_config(const std::string& name, const api::config_map& input) const;
   put_result apply_config(const std::string& name, const api::config_map& config,
                           bool allow_replace, std::optional<storage::target_state> initial_state);
-  connector_record require_stopped(const std::string& name);
-  // Through the config providers; a provider that fails is a 400.
-  resolved_config resolve(const api::config_map& config) const;
-  clients::group_offsets sink_offsets(const std::string& name) const;
 
-  const api::plugin_registry& registry_;
   std::shared_ptr<storage::config_store> configs_;
-  task_environment env_;
   worker worker_;
 
   mutable std::mutex mutex_;  // guards connectors_
   std::map<std::string, connector_record> connectors_;
 
-  std::mutex queue_mutex_;
-  std::condition_variable queue_cv_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
-  std::thread control_thread_;
-  herder_stage stage_;
+  control_queue control_{"herder"};
   std::atomic<bool> ready_{false};
 };
 

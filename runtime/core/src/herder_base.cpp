@@ -1,0 +1,259 @@
+#include "ferry/core/herder_base.hpp"
+
+#include <algorithm>
+
+#include "ferry/api/errors.hpp"
+#include "ferry/core/connector_config.hpp"
+#include "ferry/core/errors.hpp"
+
+#ifndef FERRY_VERSION
+#define FERRY_VERSION "0.0.0"
+#endif
+
+namespace ferry::core {
+
+namespace {
+
+// Long enough for a stopped sink's group to lose its last member on a broker that waits for
+// the session timeout (45 s by default); short of the REST request timeout.
+constexpr auto k_offsets_timeout = std::chrono::seconds(60);
+
+json status_json(const storage::status& s) {
+  json j = json::object();
+  j["state"] = storage::to_string(s.state);
+  j["worker_id"] = s.worker_id;
+  if (!s.trace.empty()) j["trace"] = s.trace;
+  return j;
+}
+
+void check_name(const std::string& name) {
+  if (name.empty()) throw bad_request_error("Connector name cannot be empty");
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      throw bad_request_error("Connector name contains a control character: " + name);
+    }
+  }
+}
+
+json sink_partition(const std::string& topic, std::int32_t partition) {
+  return {{"kafka_topic", topic}, {"kafka_partition", partition}};
+}
+
+}  // namespace
+
+herder_base::herder_base(const api::plugin_registry& registry, task_environment env)
+    : registry_(registry), env_(std::move(env)) {}
+
+json herder_base::task_status(const std::string& name, int task) {
+  auto r = view(name);
+  auto tasks = env_.statuses->tasks(name);
+  auto it = tasks.find(task);
+  if (it == tasks.end() || task >= static_cast<int>(r.tasks.size())) {
+    throw not_found_error("No status found for task " + name + "-" + std::to_string(task));
+  }
+  json j = json::object();
+  j["id"] = task;
+  auto status = status_json(it->second);
+  for (auto& [k, v] : status.items()) j[k] = v;
+  return j;
+}
+
+json herder_base::task_configs(const std::string& name) {
+  auto r = view(name);
+  json out = json::array();
+  for (std::size_t i = 0; i < r.tasks.size(); ++i) {
+    out.push_back(
+        {{"id", {{"connector", name}, {"task", static_cast<int>(i)}}}, {"config", r.tasks[i]}});
+  }
+  return out;
+}
+
+json herder_base::connector_plugins(bool connectors_only) {
+  json out = json::array();
+  auto add = [&out](const std::string& cls, const std::string& type) {
+    out.push_back({{"class", cls}, {"type", type}, {"version", FERRY_VERSION}});
+  };
+  for (const auto& p : registry_.plugins()) {
+    add(p.class_name, api::to_string(p.type));
+    for (const auto& a : p.aliases) add(a, api::to_string(p.type));
+  }
+  if (!connectors_only) {
+    for (const char* c : {"org.apache.kafka.connect.json.JsonConverter",
+                          "org.apache.kafka.connect.storage.StringConverter",
+                          "org.apache.kafka.connect.converters.ByteArrayConverter"}) {
+      add(c, "converter");
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
+    return std::tie(a["type"], a["class"]) < std::tie(b["type"], b["class"]);
+  });
+  return out;
+}
+
+json herder_base::plugin_config(const std::string& plugin) {
+  const auto* p = registry_.find(plugin);
+  if (!p) throw not_found_error("Unknown plugin " + plugin + ".");
+  api::config_def def = common_connector_def(p->type);
+  if (p->config) def.merge(p->config());
+  return def.describe();
+}
+
+json herder_base::validate(const std::string& plugin, const api::config_map& config) {
+  const auto* p = registry_.find(plugin);
+  if (!p) throw not_found_error("Unknown plugin " + plugin + ".");
+  if (auto it = config.find("connector.class"); it != config.end()) {
+    const auto* named = registry_.find(it->second);
+    if (named != p) {
+      throw bad_request_error("Included connector type " + it->second +
+                              " does not match request type " + plugin);
+    }
+  }
+  return config_infos(*p, config, resolve(config));
+}
+
+resolved_config herder_base::resolve(const api::config_map& config) const {
+  if (!env_.providers) return {.values = config, .secrets = {}};
+  try {
+    return env_.providers->resolve(config);
+  } catch (const api::config_error& e) {
+    throw bad_request_error(e.what());
+  }
+}
+
+api::config_map herder_base::checked_config(const std::string& name,
+                                            const api::config_map& input) const {
+  check_name(name);
+  api::config_map config = input;
+  if (auto it = config.find("name"); it != config.end() && it->second != name) {
+    throw bad_request_error("Connector name configuration (" + it->second +
+                            ") doesn't match connector name in the URL (" + name + ")");
+  }
+  config["name"] = name;
+  const auto& plugin = require_plugin(config);
+  auto resolved = resolve(config);  // validated resolved, stored raw
+  if (auto errors = describe_errors(validate_connector_config(plugin, resolved.values));
+      !errors.empty()) {
+    throw bad_request_error(resolved.redact(errors));
+  }
+  return config;
+}
+
+const api::connector_plugin& herder_base::require_plugin(const api::config_map& config) const {
+  auto it = config.find("connector.class");
+  if (it == config.end() || api::trim(it->second).empty()) {
+    throw bad_request_error("Connector config " + json(config).dump() +
+                            " contains no connector type");
+  }
+  const auto* plugin = registry_.find(it->second);
+  if (!plugin) {
+    std::string known;
+    for (const auto& p : registry_.plugins()) known += (known.empty() ? "" : ", ") + p.class_name;
+    throw bad_request_error(
+        "Failed to find any class that implements Connector and which name "
+        "matches " +
+        it->second + ", available connectors are: " + known);
+  }
+  return *plugin;
+}
+
+json herder_base::info_json(const std::string& name, const connector_view& r) const {
+  json tasks = json::array();
+  for (std::size_t i = 0; i < r.tasks.size(); ++i) {
+    tasks.push_back({{"connector", name}, {"task", static_cast<int>(i)}});
+  }
+  json j = json::object();
+  j["name"] = name;
+  j["config"] = r.config;
+  j["tasks"] = std::move(tasks);
+  j["type"] = r.plugin ? api::to_string(r.plugin->type) : "unknown";
+  return j;
+}
+
+json herder_base::server_info() {
+  return {{"version", FERRY_VERSION}, {"commit", "ferry"}, {"kafka_cluster_id", nullptr}};
+}
+
+json herder_base::connector_info(const std::string& name) {
+  return info_json(name, view(name));
+}
+
+api::config_map herder_base::connector_config(const std::string& name) {
+  return view(name).config;
+}
+
+json herder_base::connector_status(const std::string& name) {
+  auto r = view(name);
+  auto cs = env_.statuses->connector(name);
+  if (!cs) throw not_found_error("No status found for connector " + name);
+  json tasks = json::array();
+  if (r.state != storage::target_state::stopped) {
+    for (const auto& [id, ts] : env_.statuses->tasks(name)) {
+      if (id >= static_cast<int>(r.tasks.size())) continue;
+      auto t = status_json(ts);
+      json task = json::object();
+      task["id"] = id;
+      for (auto& [k, v] : t.items()) task[k] = v;
+      tasks.push_back(std::move(task));
+    }
+  }
+  json j = json::object();
+  j["name"] = name;
+  j["connector"] = status_json(*cs);
+  j["tasks"] = std::move(tasks);
+  j["type"] = api::to_string(r.plugin->type);
+  return j;
+}
+
+herder_base::connector_view herder_base::require_stopped(const std::string& name) {
+  auto r = view(name);
+  if (r.state != storage::target_state::stopped) {
+    throw bad_request_error(
+        "Connectors must be in the STOPPED state before their offsets can be modified. This can "
+        "be done for the specified connector by issuing a 'PUT' request to the '/connectors/" +
+        name + "/stop' endpoint");
+  }
+  return r;
+}
+
+clients::group_offsets herder_base::sink_offsets(const std::string& name) const {
+  auto config = env_.worker->consumer_config();
+  config.erase("group.id");
+  return clients::group_offsets(config, "connect-" + name, k_offsets_timeout);
+}
+
+json herder_base::connector_offsets(const std::string& name) {
+  auto r = view(name);
+  json list = json::array();
+  if (r.plugin->type == api::connector_type::source) {
+    for (const auto& o : env_.offsets->list(name)) {
+      list.push_back({{"partition", o.partition}, {"offset", o.offset}});
+    }
+  } else {
+    auto topics = api::split_list(r.config.count("topics") ? r.config.at("topics") : "");
+    auto regex = r.config.count("topics.regex") ? r.config.at("topics.regex") : "";
+    for (const auto& o : sink_offsets(name).committed(topics, regex)) {
+      list.push_back({{"partition", sink_partition(o.topic, o.partition)},
+                      {"offset", {{"kafka_offset", o.offset}}}});
+    }
+  }
+  return {{"offsets", std::move(list)}};
+}
+
+json herder_base::connector_active_topics(const std::string& name) {
+  if (!env_.worker->topic_tracking) throw herder_error(403, "Topic tracking is disabled.");
+  view(name);
+  json topics = json::array();
+  for (const auto& t : env_.statuses->topics(name)) topics.push_back(t);
+  return {{name, {{"topics", std::move(topics)}}}};
+}
+
+void herder_base::reset_connector_active_topics(const std::string& name) {
+  if (!env_.worker->topic_tracking) throw herder_error(403, "Topic tracking is disabled.");
+  if (!env_.worker->topic_tracking_reset) {
+    throw herder_error(403, "Topic tracking reset is disabled.");
+  }
+  view(name);
+  env_.statuses->reset_topics(name);
+}
+
+}  // namespace ferry::core
