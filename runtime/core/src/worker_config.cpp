@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <filesystem>
+#include <tuple>
 
 #include "ferry/api/errors.hpp"
 
@@ -143,6 +144,64 @@ const api::config_def& worker_config::definition() {
               .default_value = "true",
               .importance = importance_level::low,
               .doc = "Allow PUT /connectors/{name}/topics/reset."});
+    // ---- distributed mode (Kafka Connect's DistributedConfig keys) ----
+    d.define({.name = "group.id",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::high,
+              .doc = "Distributed: the cluster this worker belongs to (its Kafka group)."});
+    for (const auto& [store, partitions, doc] :
+         {std::tuple{"config", "1", "connector configs, task configs and target states"},
+          std::tuple{"offset", "25", "source offsets"},
+          std::tuple{"status", "5", "connector and task statuses"}}) {
+      std::string prefix = std::string(store) + ".storage.";
+      d.define({.name = prefix + "topic",
+                .type = config_type::string,
+                .default_value = "",
+                .importance = importance_level::high,
+                .doc = std::string("Distributed: the compacted topic of ") + doc + "."});
+      d.define({.name = prefix + "replication.factor",
+                .type = config_type::int_,
+                .default_value = "3",
+                .importance = importance_level::low,
+                .doc = "Replication factor of the topic when the worker creates it; -1: the "
+                       "broker default."});
+      if (std::string(store) != "config") {
+        d.define({.name = prefix + "partitions",
+                  .type = config_type::int_,
+                  .default_value = partitions,
+                  .importance = importance_level::low,
+                  .doc = "Partitions of the topic when the worker creates it.",
+                  .validate = api::at_least(1)});
+      }
+    }
+    d.define({.name = "slots.storage.topic",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::low,
+              .doc = "Distributed (ferry): the topic whose partitions are the cluster's work "
+                     "slots, handed out to workers by the group coordinator. Default "
+                     "<group.id>-slots."});
+    d.define({.name = "slots.storage.partitions",
+              .type = config_type::int_,
+              .default_value = "64",
+              .importance = importance_level::low,
+              .doc = "Distributed (ferry): the number of slots when the worker creates the "
+                     "topic.",
+              .validate = api::at_least(1)});
+    d.define({.name = "session.timeout.ms",
+              .type = config_type::int_,
+              .default_value = "10000",
+              .importance = importance_level::high,
+              .doc = "Distributed: how long the group coordinator waits for a silent worker "
+                     "before its work moves.",
+              .validate = api::at_least(1)});
+    d.define({.name = "heartbeat.interval.ms",
+              .type = config_type::int_,
+              .default_value = "3000",
+              .importance = importance_level::high,
+              .doc = "Distributed: heartbeats to the group coordinator.",
+              .validate = api::at_least(1)});
     d.define({.name = "plugin.path",
               .type = config_type::list,
               .default_value = "",
@@ -235,6 +294,30 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
   wc.credentials_file = pc.get_string("rest.basic.auth.credentials.file");
   wc.topic_tracking = pc.get_bool("topic.tracking.enable");
   wc.topic_tracking_reset = pc.get_bool("topic.tracking.allow.reset");
+  if (!standalone) {
+    auto& d = wc.distributed;
+    d.group_id = pc.get_string("group.id");
+    d.config_topic = pc.get_string("config.storage.topic");
+    d.offset_topic = pc.get_string("offset.storage.topic");
+    d.status_topic = pc.get_string("status.storage.topic");
+    d.slots_topic = pc.get_string("slots.storage.topic");
+    if (d.slots_topic.empty() && !d.group_id.empty()) d.slots_topic = d.group_id + "-slots";
+    d.config_replication = pc.get_int("config.storage.replication.factor");
+    d.offset_partitions = pc.get_int("offset.storage.partitions");
+    d.offset_replication = pc.get_int("offset.storage.replication.factor");
+    d.status_partitions = pc.get_int("status.storage.partitions");
+    d.status_replication = pc.get_int("status.storage.replication.factor");
+    d.slots = pc.get_int("slots.storage.partitions");
+    d.session_timeout = std::chrono::milliseconds(pc.get_int("session.timeout.ms"));
+    d.heartbeat_interval = std::chrono::milliseconds(pc.get_int("heartbeat.interval.ms"));
+    for (const char* key :
+         {"group.id", "config.storage.topic", "offset.storage.topic", "status.storage.topic"}) {
+      if (pc.get_string(key).empty()) {
+        errors += std::string("\n  - ") + key + " must be set in distributed mode";
+      }
+    }
+    if (!errors.empty()) throw api::config_error("Invalid worker configuration:" + errors);
+  }
   for (const auto& [k, v] : props) {
     if (!def.find(k) && !known_prefix(k)) wc.unknown_keys.push_back(k);
   }
@@ -269,6 +352,20 @@ api::config_map worker_config::with_prefix(const std::string& prefix) const {
 clients::client_config worker_config::producer_config() const {
   clients::client_config c{{"bootstrap.servers", bootstrap_servers}};
   for (auto& [k, v] : with_prefix("producer.")) c[k] = v;
+  return c;
+}
+
+clients::client_config worker_config::internal_config() const {
+  clients::client_config c{{"bootstrap.servers", bootstrap_servers}};
+  for (const auto& [k, v] : raw) {
+    if (k.starts_with("security.") || k.starts_with("ssl.") || k.starts_with("sasl.")) c[k] = v;
+  }
+  return c;
+}
+
+clients::client_config worker_config::admin_config() const {
+  auto c = internal_config();
+  for (auto& [k, v] : with_prefix("admin.")) c[k] = v;
   return c;
 }
 

@@ -25,13 +25,13 @@ config_topic_state::change config_topic_state::apply(const records::config_recor
           if (!r.properties) {
             if (connectors_.erase(r.connector) == 0) return {};
             pending_tasks_.erase(r.connector);
-            return {kind::connector_removed, r.connector, {}};
+            return {kind::connector_removed, r.connector, {}, -1};
           }
           auto& c = connectors_[r.connector];
           c.config = *r.properties;
           auto ts = target_states_.find(r.connector);
           c.state = ts == target_states_.end() ? target_state::started : ts->second;
-          return {kind::connector_config, r.connector, {}};
+          return {kind::connector_config, r.connector, {}, -1};
         } else if constexpr (std::is_same_v<T, target_state_record>) {
           auto state = r.state.value_or(target_state::started);
           if (r.state) {
@@ -42,7 +42,7 @@ config_topic_state::change config_topic_state::apply(const records::config_recor
           auto it = connectors_.find(r.connector);
           if (it == connectors_.end() || it->second.state == state) return {};
           it->second.state = state;
-          return {kind::target_state, r.connector, {}};
+          return {kind::target_state, r.connector, {}, -1};
         } else if constexpr (std::is_same_v<T, task_config_record>) {
           if (r.properties) pending_tasks_[r.connector][r.task] = *r.properties;
           return {};
@@ -59,14 +59,17 @@ config_topic_state::change config_topic_state::apply(const records::config_recor
           if (it == connectors_.end()) return {};  // tasks of a deleted connector
           if (static_cast<int>(tasks.size()) != r.tasks) {
             it->second.inconsistent = true;
-            return {kind::tasks, r.connector, {}};
+            return {kind::tasks, r.connector, {}, -1};
           }
           it->second.inconsistent = false;
           it->second.tasks = std::move(tasks);
-          return {kind::tasks, r.connector, {}};
+          return {kind::tasks, r.connector, {}, -1};
         } else if constexpr (std::is_same_v<T, restart_record>) {
           if (!connectors_.count(r.connector)) return {};
-          return {kind::restart, r.connector, r};
+          return {kind::restart, r.connector, r, -1};
+        } else if constexpr (std::is_same_v<T, records::restart_task_record>) {
+          if (!connectors_.count(r.connector)) return {};
+          return {kind::restart_task, r.connector, {}, r.task};
         } else {
           static_assert(std::is_same_v<T, ignored_record>);
           return {};

@@ -12,6 +12,7 @@ constexpr std::string_view k_task = "task-";
 constexpr std::string_view k_commit = "commit-";
 constexpr std::string_view k_target_state = "target-state-";
 constexpr std::string_view k_restart = "restart-connector-";
+constexpr std::string_view k_restart_task = "ferry-restart-task-";
 constexpr std::string_view k_status_connector = "status-connector-";
 constexpr std::string_view k_status_task = "status-task-";
 constexpr std::string_view k_status_topic = "status-topic-";
@@ -92,6 +93,10 @@ std::string restart_key(const std::string& connector) {
   return std::string(k_restart) + connector;
 }
 
+std::string restart_task_key(const std::string& connector, int task) {
+  return std::string(k_restart_task) + connector + "-" + std::to_string(task);
+}
+
 std::string properties_value(const api::config_map& properties) {
   json j = json::object();
   j["properties"] = json::object();
@@ -152,6 +157,11 @@ config_record parse_config_record(const std::string& key, const value& v) {
       r.only_failed = (*body)["only-failed"].get<bool>();
     }
     return r;
+  }
+  if (k.starts_with(k_restart_task)) {
+    auto parsed = split_task(k.substr(k_restart_task.size()));
+    if (!parsed) return ignore(key, "task restart key without a task number");
+    return restart_task_record{parsed->first, parsed->second};
   }
   if (k.starts_with(k_commit)) {
     std::string name(k.substr(k_commit.size()));

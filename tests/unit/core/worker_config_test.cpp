@@ -186,7 +186,46 @@ TEST_CASE("standalone worker keeps connector configs beside the offsets file by 
                                             true);
   CHECK(explicit_file.config_file == "/data/c.json");
 
-  auto distributed =
-      worker_config::parse({{"offset.storage.file.filename", "/data/o.json"}}, false);
+  auto distributed = worker_config::parse({{"offset.storage.file.filename", "/data/o.json"},
+                                           {"group.id", "g"},
+                                           {"config.storage.topic", "c"},
+                                           {"offset.storage.topic", "o"},
+                                           {"status.storage.topic", "s"}},
+                                          false);
   CHECK(distributed.config_file.empty());
+}
+
+TEST_CASE("distributed mode needs Kafka Connect's group and topic settings") {
+  std::string msg;
+  try {
+    worker_config::parse({{"group.id", "g"}}, false);
+  } catch (const config_error& e) {
+    msg = e.what();
+  }
+  CHECK(contains(msg, "config.storage.topic must be set"));
+  CHECK(contains(msg, "offset.storage.topic must be set"));
+  CHECK(contains(msg, "status.storage.topic must be set"));
+  CHECK(!contains(msg, "group.id"));
+
+  auto wc = worker_config::parse({{"group.id", "cluster-a"},
+                                  {"config.storage.topic", "connect-configs"},
+                                  {"offset.storage.topic", "connect-offsets"},
+                                  {"status.storage.topic", "connect-status"},
+                                  {"session.timeout.ms", "6000"},
+                                  {"security.protocol", "SASL_SSL"},
+                                  {"sasl.mechanism", "PLAIN"},
+                                  {"admin.request.timeout.ms", "5000"},
+                                  {"consumer.fetch.min.bytes", "1"}},
+                                 false);
+  CHECK(wc.distributed.group_id == "cluster-a");
+  CHECK(wc.distributed.slots_topic == "cluster-a-slots");
+  CHECK(wc.distributed.slots == 64);
+  CHECK(wc.distributed.offset_partitions == 25);
+  CHECK(wc.distributed.status_partitions == 5);
+  CHECK(wc.distributed.session_timeout == std::chrono::milliseconds(6000));
+  auto internal = wc.internal_config();
+  CHECK(internal.at("security.protocol") == "SASL_SSL");
+  CHECK(internal.at("sasl.mechanism") == "PLAIN");
+  CHECK(internal.count("fetch.min.bytes") == 0);  // consumer.* is for tasks
+  CHECK(wc.admin_config().at("request.timeout.ms") == "5000");
 }

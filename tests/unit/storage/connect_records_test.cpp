@@ -32,6 +32,7 @@ TEST_CASE("config topic: keys and values as Kafka Connect writes them") {
   CHECK(commit_key("orders-sink") == "commit-orders-sink");
   CHECK(target_state_key("orders-sink") == "target-state-orders-sink");
   CHECK(restart_key("orders-sink") == "restart-connector-orders-sink");
+  CHECK(restart_task_key("orders-sink", 4) == "ferry-restart-task-orders-sink-4");
 
   CHECK(properties_value({{"name", "s"}, {"tasks.max", "2"}}) ==
         R"({"properties":{"name":"s","tasks.max":"2"}})");
@@ -195,6 +196,9 @@ TEST_CASE("config topic state: Kafka Connect's replay rules") {
   CHECK(restart.what == kind::restart);
   CHECK(restart.restart.include_tasks);
   CHECK(apply("restart-connector-zzz", R"({"include-tasks":true})").what == kind::none);
+  auto task_restart = apply("ferry-restart-task-a-1", std::nullopt);
+  CHECK(task_restart.what == kind::restart_task);
+  CHECK(task_restart.task == 1);
 
   // Deletion: connector tombstone, then target-state tombstone.
   CHECK(apply("connector-a", std::nullopt).what == kind::connector_removed);

@@ -22,6 +22,18 @@ struct listener {
 // throws api::config_error.
 listener parse_listener(const std::string& text);
 
+// Distributed mode's settings (Kafka Connect's DistributedConfig, plus the slot topic).
+struct distributed_settings {
+  std::string group_id;
+  std::string config_topic, offset_topic, status_topic, slots_topic;
+  int config_replication = 3;
+  int offset_partitions = 25, offset_replication = 3;
+  int status_partitions = 5, status_replication = 3;
+  int slots = 64;
+  std::chrono::milliseconds session_timeout{10000};
+  std::chrono::milliseconds heartbeat_interval{3000};
+};
+
 // The worker's settings, with Kafka Connect's key names. Unknown keys are kept (and reported)
 // rather than refused, as Kafka Connect does.
 struct worker_config {
@@ -41,6 +53,7 @@ struct worker_config {
   std::string credentials_file;      // rest.basic.auth.credentials.file; empty: no auth
   bool topic_tracking = true;        // topic.tracking.enable
   bool topic_tracking_reset = true;  // topic.tracking.allow.reset
+  distributed_settings distributed;  // parsed (and required) in distributed mode only
   std::vector<std::string> unknown_keys;
 
   // Throws api::config_error listing every problem at once.
@@ -52,6 +65,10 @@ struct worker_config {
   // is set, else the worker's own ssl.* keys (Kafka Connect's rule).
   api::config_map https_ssl_settings() const;  // advertised host:port, Kafka Connect's worker_id
   clients::client_config producer_config() const;
+  // The worker's own clients (internal topics, group membership): bootstrap.servers and the
+  // top-level security.*, ssl.*, sasl.* settings, as Kafka Connect uses them.
+  clients::client_config internal_config() const;
+  clients::client_config admin_config() const;  // internal_config() + admin.*
   clients::client_config consumer_config() const;
   // Settings under a prefix, e.g. "key.converter." -> {"schemas.enable": "false"}.
   api::config_map with_prefix(const std::string& prefix) const;

@@ -28,10 +28,19 @@ class config_topic_state {
  public:
   // What a record changed, for the herder to act on.
   struct change {
-    enum class kind { none, connector_config, connector_removed, target_state, tasks, restart };
+    enum class kind {
+      none,
+      connector_config,
+      connector_removed,
+      target_state,
+      tasks,
+      restart,
+      restart_task
+    };
     kind what = kind::none;
     std::string connector;
     records::restart_record restart;  // kind::restart
+    int task = -1;                    // kind::restart_task
   };
 
   change apply(const records::config_record& record);

@@ -26,6 +26,9 @@ std::string task_key(const std::string& connector, int task);  // task-<n>-<i>
 std::string commit_key(const std::string& connector);          // commit-<n>
 std::string target_state_key(const std::string& connector);    // target-state-<n>
 std::string restart_key(const std::string& connector);         // restart-connector-<n>
+// ferry's own record (Java workers skip keys they do not know): restart one task, which Kafka
+// Connect does by forwarding the request to the task's worker. ferry-restart-task-<n>-<i>
+std::string restart_task_key(const std::string& connector, int task);
 
 std::string properties_value(const api::config_map& properties);  // {"properties":{...}}
 std::string commit_value(int tasks);                              // {"tasks":N}
@@ -56,14 +59,19 @@ struct restart_record {
   bool include_tasks = false;
   bool only_failed = false;
 };
+struct restart_task_record {
+  std::string connector;
+  int task = 0;
+};
 // Keys a ferry worker reads past: session-key, tasks-fencing-*, logger-cluster-*, and anything
 // unknown or malformed. `reason` says which, for a debug log line.
 struct ignored_record {
   std::string key;
   std::string reason;
 };
-using config_record = std::variant<connector_config_record, task_config_record, commit_record,
-                                   target_state_record, restart_record, ignored_record>;
+using config_record =
+    std::variant<connector_config_record, task_config_record, commit_record, target_state_record,
+                 restart_record, restart_task_record, ignored_record>;
 
 config_record parse_config_record(const std::string& key, const value& v);
 
