@@ -5,6 +5,7 @@
 #include "ferry/api/errors.hpp"
 #include "ferry/core/connector_config.hpp"
 #include "ferry/core/errors.hpp"
+#include "ferry/core/log.hpp"
 
 #ifndef FERRY_VERSION
 #define FERRY_VERSION "0.0.0"
@@ -13,6 +14,8 @@
 namespace ferry::core {
 
 namespace {
+
+constexpr const char* k_log = "herder";
 
 // Long enough for a stopped sink's group to lose its last member on a broker that waits for
 // the session timeout (45 s by default); short of the REST request timeout.
@@ -254,6 +257,83 @@ void herder_base::reset_connector_active_topics(const std::string& name) {
   }
   view(name);
   env_.statuses->reset_topics(name);
+}
+
+void herder_base::check_offsets_body(const json& body) {
+  if (!body.is_object() || !body.contains("offsets") || !body["offsets"].is_array() ||
+      body["offsets"].empty()) {
+    throw bad_request_error(
+        "The request body must contain a non-empty \"offsets\" list of "
+        "{\"partition\": {...}, \"offset\": {...} or null}");
+  }
+  for (const auto& e : body["offsets"]) {
+    if (!e.is_object() || !e.contains("partition") || !e["partition"].is_object() ||
+        !e.contains("offset") || !(e["offset"].is_object() || e["offset"].is_null())) {
+      throw bad_request_error(
+          "Each entry of \"offsets\" needs a \"partition\" object and an "
+          "\"offset\" object or null: " +
+          e.dump());
+    }
+  }
+}
+
+json herder_base::alter_offsets_now(const std::string& name, const json& body) {
+  auto r = require_stopped(name);
+  if (r.plugin->type == api::connector_type::source) {
+    std::vector<storage::source_offset> offsets;
+    for (const auto& e : body["offsets"]) offsets.push_back({e["partition"], e["offset"]});
+    env_.offsets->put(name, offsets);
+  } else {
+    auto group = sink_offsets(name);
+    std::vector<clients::partition_offset> commits;
+    for (const auto& e : body["offsets"]) {
+      const auto& p = e["partition"];
+      if (!p.contains("kafka_topic") || !p["kafka_topic"].is_string() ||
+          !p.contains("kafka_partition") || !p["kafka_partition"].is_number_integer()) {
+        throw bad_request_error(
+            "A sink connector's partition is {\"kafka_topic\": string, "
+            "\"kafka_partition\": int}: " +
+            p.dump());
+      }
+      auto topic = p["kafka_topic"].get<std::string>();
+      auto partition = p["kafka_partition"].get<std::int32_t>();
+      std::int64_t offset;
+      if (e["offset"].is_null()) {
+        offset = group.low_watermark(topic, partition);
+      } else if (e["offset"].contains("kafka_offset") &&
+                 e["offset"]["kafka_offset"].is_number_integer() &&
+                 e["offset"]["kafka_offset"].get<std::int64_t>() >= 0) {
+        offset = e["offset"]["kafka_offset"].get<std::int64_t>();
+      } else {
+        throw bad_request_error("A sink connector's offset is {\"kafka_offset\": int >= 0}: " +
+                                e["offset"].dump());
+      }
+      commits.push_back({topic, partition, offset});
+    }
+    group.commit(commits);
+  }
+  log::info(k_log, "Altered the offsets of connector ", name);
+  return json{{"message", "The offsets for this connector have been altered successfully"}};
+}
+
+json herder_base::reset_offsets_now(const std::string& name) {
+  auto r = require_stopped(name);
+  if (r.plugin->type == api::connector_type::source) {
+    auto offsets = env_.offsets->list(name);
+    for (auto& o : offsets) o.offset = nullptr;
+    if (!offsets.empty()) env_.offsets->put(name, offsets);
+  } else {
+    auto group = sink_offsets(name);
+    auto topics = api::split_list(r.config.count("topics") ? r.config.at("topics") : "");
+    auto regex = r.config.count("topics.regex") ? r.config.at("topics.regex") : "";
+    auto committed = group.committed(topics, regex);
+    // librdkafka cannot delete a group's offsets on every broker; committing the earliest
+    // offset still in each partition has the same effect with auto.offset.reset=earliest.
+    for (auto& o : committed) o.offset = group.low_watermark(o.topic, o.partition);
+    group.commit(committed);
+  }
+  log::info(k_log, "Reset the offsets of connector ", name);
+  return json{{"message", "The offsets for this connector have been reset successfully"}};
 }
 
 }  // namespace ferry::core

@@ -51,6 +51,11 @@ class herder_base : public herder {
   json info_json(const std::string& name, const connector_view& r) const;
   // 400 unless the connector is STOPPED (offset writes).
   connector_view require_stopped(const std::string& name);
+  // PATCH /offsets: the body's shape (400 when wrong), then the writes (source offsets to the
+  // offset store, sink offsets to the consumer group). The connector must be STOPPED.
+  static void check_offsets_body(const json& body);
+  json alter_offsets_now(const std::string& name, const json& body);
+  json reset_offsets_now(const std::string& name);
   // A sink connector's consumer group connect-<name>, for offset reads and writes.
   clients::group_offsets sink_offsets(const std::string& name) const;
 
