@@ -15,6 +15,7 @@ const char* usage_text() {
 SYNOPSIS
     ferry-worker standalone WORKER.properties [CONNECTOR.properties|CONNECTOR.json ...]
     ferry-worker dev [WORKER.properties] [CONNECTOR.properties|CONNECTOR.json ...]
+    ferry-worker distributed WORKER.properties
     ferry-worker hash-password < PASSWORD
     ferry-worker --help | --version
 
@@ -31,6 +32,15 @@ DESCRIPTION
                 cluster, memory only); bootstrap.servers is set to it and printed.
                 Without a worker file, nothing is written to disk.
 
+    distributed One worker of a cluster: every worker with the same group.id shares the
+                connectors and tasks, and takes over the work of a worker that dies.
+                Connector configs, source offsets and statuses live in Kafka topics,
+                in Kafka Connect's format (config.storage.topic, offset.storage.topic,
+                status.storage.topic, created when missing if the brokers allow it);
+                membership comes from Kafka's group coordinator through the slot topic
+                slots.storage.topic (default <group.id>-slots, 64 partitions).
+                Connectors are managed over REST on any worker.
+
     hash-password  Reads a password on standard input and prints the hash to put after
                 "user:" in the file named by rest.basic.auth.credentials.file.
 
@@ -46,13 +56,18 @@ EXIT STATUS
 
 cli_options parse_cli(int argc, char** argv) {
   cli_options o;
-  if (argc < 2) throw std::invalid_argument("missing mode (standalone or dev)");
+  if (argc < 2) throw std::invalid_argument("missing mode (standalone, distributed or dev)");
   o.mode = argv[1];
-  if (o.mode != "standalone" && o.mode != "dev") {
-    throw std::invalid_argument("unknown mode '" + o.mode + "' (expected standalone or dev)");
+  if (o.mode != "standalone" && o.mode != "dev" && o.mode != "distributed") {
+    throw std::invalid_argument("unknown mode '" + o.mode +
+                                "' (expected standalone, distributed or dev)");
   }
   int i = 2;
-  if (o.mode == "standalone") {
+  if (o.mode == "distributed") {
+    if (argc != 3)
+      throw std::invalid_argument("distributed needs exactly a WORKER.properties file");
+    o.worker_properties = argv[i++];
+  } else if (o.mode == "standalone") {
     if (argc < 3) throw std::invalid_argument("standalone needs a WORKER.properties file");
     o.worker_properties = argv[i++];
   } else if (i < argc && std::string(argv[i]).ends_with(".properties")) {

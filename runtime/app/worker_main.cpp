@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster.hpp"
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/dev_broker.hpp"
 #include "ferry/core/config_providers.hpp"
@@ -67,8 +68,9 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
     std::printf("bootstrap.servers=%s\n", broker->bootstrap_servers().c_str());
     std::fflush(stdout);
   }
+  bool distributed = cli.mode == "distributed";
   auto config = std::make_shared<const core::worker_config>(
-      core::worker_config::parse(props, /*standalone=*/true));
+      core::worker_config::parse(props, /*standalone=*/!distributed));
   for (const auto& k : config->unknown_keys) {
     log::warn(k_log, "The worker setting ", k, " was supplied but isn't a known config");
   }
@@ -82,11 +84,19 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
   redis::register_redis_connectors(registry);
   if (extra_plugins) extra_plugins(registry);
 
-  auto offsets = std::make_shared<storage::file_offset_store>(config->offset_file);
-  auto configs = std::make_shared<storage::file_config_store>(config->config_file);
-  auto statuses = std::make_shared<storage::memory_status_store>();
-  core::standalone_herder herder(registry, configs,
-                                 core::task_environment{config, offsets, statuses, providers});
+  // Standalone: files and memory; distributed: Kafka topics and the group.
+  std::unique_ptr<core::standalone_herder> standalone;
+  std::unique_ptr<app::cluster> cluster;
+  if (distributed) {
+    cluster = std::make_unique<app::cluster>(config, providers, registry);
+  } else {
+    standalone = std::make_unique<core::standalone_herder>(
+        registry, std::make_shared<storage::file_config_store>(config->config_file),
+        core::task_environment{config,
+                               std::make_shared<storage::file_offset_store>(config->offset_file),
+                               std::make_shared<storage::memory_status_store>(), providers});
+  }
+  core::herder& herder = distributed ? static_cast<core::herder&>(cluster->herder()) : *standalone;
 
   std::unique_ptr<rest::basic_authenticator> auth;
   if (!config->credentials_file.empty()) {
@@ -132,7 +142,11 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
         handler));
   }
 
-  herder.start();
+  if (distributed) {
+    cluster->start();
+  } else {
+    standalone->start();
+  }
   std::string urls;
   for (std::size_t i = 0; i < servers.size(); ++i) {
     servers[i]->start();
@@ -153,7 +167,11 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
   int sig = app::wait_for_stop_signal(signals);
   log::info(k_log, "Received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", "; stopping");
   for (auto& server : servers) server->stop();
-  herder.stop();
+  if (distributed) {
+    cluster->stop();
+  } else {
+    standalone->stop();
+  }
   log::info(k_log, "Stopped cleanly");
   return 0;
 }

@@ -203,12 +203,16 @@ json herder_base::connector_status(const std::string& name) {
   j["name"] = name;
   j["connector"] = status_json(*cs);
   j["tasks"] = std::move(tasks);
-  j["type"] = api::to_string(r.plugin->type);
+  j["type"] = r.plugin ? api::to_string(r.plugin->type) : "unknown";
   return j;
 }
 
 herder_base::connector_view herder_base::require_stopped(const std::string& name) {
   auto r = view(name);
+  if (!r.plugin) {
+    throw bad_request_error("This worker has no connector class " + r.config["connector.class"] +
+                            ", so it cannot manage the offsets of " + name);
+  }
   if (r.state != storage::target_state::stopped) {
     throw bad_request_error(
         "Connectors must be in the STOPPED state before their offsets can be modified. This can "
@@ -227,6 +231,10 @@ clients::group_offsets herder_base::sink_offsets(const std::string& name) const 
 json herder_base::connector_offsets(const std::string& name) {
   auto r = view(name);
   json list = json::array();
+  if (!r.plugin) {
+    throw bad_request_error("This worker has no connector class " + r.config["connector.class"] +
+                            ", so it cannot tell whether " + name + " is a source or a sink");
+  }
   if (r.plugin->type == api::connector_type::source) {
     for (const auto& o : env_.offsets->list(name)) {
       list.push_back({{"partition", o.partition}, {"offset", o.offset}});
@@ -334,6 +342,20 @@ json herder_base::reset_offsets_now(const std::string& name) {
   }
   log::info(k_log, "Reset the offsets of connector ", name);
   return json{{"message", "The offsets for this connector have been reset successfully"}};
+}
+
+api::config_map herder_base::patched_config(api::config_map config, const json& patch) {
+  if (!patch.is_object()) throw bad_request_error("A config patch must be a JSON object");
+  for (const auto& [k, v] : patch.items()) {
+    if (v.is_null()) {
+      config.erase(k);
+    } else if (auto text = api::config_text(v)) {
+      config[k] = *text;
+    } else {
+      throw bad_request_error("Value of configuration " + k + " must be a string or null");
+    }
+  }
+  return config;
 }
 
 }  // namespace ferry::core

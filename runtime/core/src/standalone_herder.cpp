@@ -103,15 +103,7 @@ put_result standalone_herder::patch_connector_config(const std::string& name, co
   if (!patch.is_object()) throw bad_request_error("A config patch must be a JSON object");
   return submit("patching the config of connector " + name, [this, name, patch] {
     auto config = require(name).config;
-    for (const auto& [k, v] : patch.items()) {
-      if (v.is_null()) {
-        config.erase(k);
-      } else if (auto text = api::config_text(v)) {
-        config[k] = *text;
-      } else {
-        throw bad_request_error("Value of configuration " + k + " must be a string or null");
-      }
-    }
+    config = patched_config(std::move(config), patch);
     return apply_config(name, checked_config(name, config), true, std::nullopt);
   });
 }

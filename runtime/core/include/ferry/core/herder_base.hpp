@@ -48,6 +48,8 @@ class herder_base : public herder {
   api::config_map checked_config(const std::string& name, const api::config_map& input) const;
   // Through the config providers; a provider that fails is a 400.
   resolved_config resolve(const api::config_map& config) const;
+  // PATCH config: keys mapped to a new value or to null (removed). 400 on other JSON.
+  static api::config_map patched_config(api::config_map config, const json& patch);
   json info_json(const std::string& name, const connector_view& r) const;
   // 400 unless the connector is STOPPED (offset writes).
   connector_view require_stopped(const std::string& name);
