@@ -459,13 +459,33 @@ put_result distributed_herder::put_connector_config(
   if (existed && !allow_replace)
     throw already_exists_error("Connector " + name + " already exists");
   std::vector<record> out;
+  std::string token;
   if (!existed) {
-    out.emplace_back(
-        records::target_state_key(name),
-        records::target_state_value(initial_state.value_or(storage::target_state::started)));
+    // A create: only the first of concurrent creates of this name applies (create_value).
+    token = env_.worker->worker_id() + "/" + std::to_string(++creates_);
+    if (initial_state && *initial_state != storage::target_state::started) {
+      out.emplace_back(records::target_state_key(name),
+                       records::target_state_value(*initial_state));
+    }
+    out.emplace_back(records::connector_key(name), records::create_value(config, token));
+  } else {
+    out.emplace_back(records::connector_key(name), records::properties_value(config));
   }
-  out.emplace_back(records::connector_key(name), records::properties_value(config));
   write(out, "writing the config of connector " + name);
+  if (!existed) {
+    std::lock_guard lock(mutex_);
+    const auto* c = state_.find(name);
+    if (c && c->create_token != token) {
+      if (!allow_replace) {
+        throw already_exists_error("Connector " + name + " already exists");
+      }
+      existed = true;  // another worker created it first; ours did not apply: write as update
+    }
+  }
+  if (existed && !token.empty()) {
+    write({{records::connector_key(name), records::properties_value(config)}},
+          "writing the config of connector " + name);
+  }
   log::info(k_log, existed ? "Updated" : "Created", " connector ", name);
   return put_result{!existed, info_json(name, view(name))};
 }

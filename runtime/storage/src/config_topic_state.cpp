@@ -27,7 +27,10 @@ config_topic_state::change config_topic_state::apply(const records::config_recor
             pending_tasks_.erase(r.connector);
             return {kind::connector_removed, r.connector, {}, -1};
           }
+          bool exists = connectors_.count(r.connector) > 0;
+          if (exists && !r.create_token.empty()) return {};  // lost a creation race
           auto& c = connectors_[r.connector];
+          if (!exists) c.create_token = r.create_token;
           c.config = *r.properties;
           auto ts = target_states_.find(r.connector);
           c.state = ts == target_states_.end() ? target_state::started : ts->second;

@@ -104,6 +104,14 @@ std::string properties_value(const api::config_map& properties) {
   return j.dump();
 }
 
+std::string create_value(const api::config_map& properties, const std::string& token) {
+  json j = json::object();
+  j["properties"] = json::object();
+  for (const auto& [k, v] : properties) j["properties"][k] = v;
+  j["ferry.create"] = token;
+  return j.dump();
+}
+
 std::string commit_value(int tasks) {
   json j = json::object();
   j["tasks"] = tasks;
@@ -130,10 +138,14 @@ config_record parse_config_record(const std::string& key, const value& v) {
   std::string_view k = key;
   if (k.starts_with(k_connector)) {
     std::string name(k.substr(k_connector.size()));
-    if (!v) return connector_config_record{name, std::nullopt};
+    if (!v) return connector_config_record{name, std::nullopt, {}};
     auto props = properties_of(*body);
     if (!props) return ignore(key, "connector config without a properties object");
-    return connector_config_record{name, std::move(props)};
+    std::string token;
+    if (body->contains("ferry.create") && (*body)["ferry.create"].is_string()) {
+      token = (*body)["ferry.create"].get<std::string>();
+    }
+    return connector_config_record{name, std::move(props), std::move(token)};
   }
   if (k.starts_with(k_target_state)) {
     std::string name(k.substr(k_target_state.size()));

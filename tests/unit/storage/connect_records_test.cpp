@@ -42,6 +42,8 @@ TEST_CASE("config topic: keys and values as Kafka Connect writes them") {
   // Workers that read only "state" see a stopped connector as paused (Kafka's rule).
   CHECK(target_state_value(target_state::stopped) == R"({"state":"PAUSED","state.v2":"STOPPED"})");
   CHECK(restart_value(true, false) == R"({"include-tasks":true,"only-failed":false})");
+  CHECK(create_value({{"name", "s"}}, "w:1/7") ==
+        R"({"properties":{"name":"s"},"ferry.create":"w:1/7"})");
 }
 
 TEST_CASE("config topic: records written by a Java worker parse") {
@@ -199,6 +201,16 @@ TEST_CASE("config topic state: Kafka Connect's replay rules") {
   auto task_restart = apply("ferry-restart-task-a-1", std::nullopt);
   CHECK(task_restart.what == kind::restart_task);
   CHECK(task_restart.task == 1);
+
+  // Create-only records: the first wins, later ones for an existing name are skipped.
+  CHECK(apply("connector-n", create_value({{"name", "n"}, {"v", "1"}}, "w1/1")).what ==
+        kind::connector_config);
+  CHECK(apply("connector-n", create_value({{"name", "n"}, {"v", "2"}}, "w2/1")).what == kind::none);
+  CHECK(s.find("n")->config.at("v") == "1");
+  CHECK(s.find("n")->create_token == "w1/1");
+  CHECK(apply("connector-n", properties_value({{"name", "n"}, {"v", "3"}})).what ==
+        kind::connector_config);  // an update still applies
+  CHECK(s.find("n")->config.at("v") == "3");
 
   // Deletion: connector tombstone, then target-state tombstone.
   CHECK(apply("connector-a", std::nullopt).what == kind::connector_removed);

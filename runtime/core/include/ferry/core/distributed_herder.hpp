@@ -97,6 +97,7 @@ class distributed_herder final : public herder_base {
   bool assigned_ = false;  // the group gave this worker its first assignment
   std::atomic<bool> config_read_{false};
   std::atomic<bool> reconcile_pending_{false};
+  std::atomic<std::uint64_t> creates_{0};  // numbers this worker's create tokens
 
   clients::kafka_handle membership_;
   std::thread membership_thread_;

@@ -17,6 +17,7 @@ struct cluster_connector {
   // A commit arrived without all of its task records (compaction can do that): the task configs
   // must be generated again.
   bool inconsistent = false;
+  std::string create_token;  // of the create_value record that created it, if any
 };
 
 // Kafka Connect's reading of the config topic (KafkaConfigBackingStore), as a pure state machine:

@@ -31,7 +31,11 @@ std::string restart_key(const std::string& connector);         // restart-connec
 std::string restart_task_key(const std::string& connector, int task);
 
 std::string properties_value(const api::config_map& properties);  // {"properties":{...}}
-std::string commit_value(int tasks);                              // {"tasks":N}
+// A connector config that only creates: {"properties":{...},"ferry.create":"<token>"}. Readers
+// skip it when the connector already exists, so of several workers creating the same name at
+// once exactly one wins, and each can tell by its token. Java workers ignore the extra field.
+std::string create_value(const api::config_map& properties, const std::string& token);
+std::string commit_value(int tasks);  // {"tasks":N}
 // {"state":"STARTED|PAUSED","state.v2":"STARTED|PAUSED|STOPPED"}: STOPPED is written as PAUSED
 // in "state" for workers that read only that field, as Kafka does.
 std::string target_state_value(target_state state);
@@ -40,6 +44,7 @@ std::string restart_value(bool include_tasks, bool only_failed);  // {"include-t
 struct connector_config_record {
   std::string connector;
   std::optional<api::config_map> properties;  // nullopt: deleted
+  std::string create_token;                   // set: create only (create_value)
 };
 struct task_config_record {
   std::string connector;

@@ -1,0 +1,228 @@
+"""Distributed mode: several `ferry-worker distributed` processes with one group.id share the
+connectors and tasks through Kafka's group coordinator, keep configs, offsets and statuses in
+Kafka Connect's internal topics, and take over the work of a worker that dies.
+The cluster runs on a `ferry-kafka-dev --brokers 3`.
+
+    /usr/bin/python3 tests/integration/test_distributed.py --build-dir BUILD [-v]
+"""
+
+import collections
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import ferry_harness as fh  # noqa: E402
+
+BUILD_DIR = None
+GROUP = "ferry-it"
+TOPICS = {"connect-configs": 1, "connect-offsets": 5, "connect-status": 3,
+          f"{GROUP}-slots": 64, "sink-in": 6}
+SESSION_MS = 6000
+
+
+class Cluster:
+    """A dev broker, a Redis server and N distributed workers, cleaned up with the test."""
+
+    def __init__(self, testcase, workers=3, brokers=3, topics=None):
+        self.tmp = tempfile.TemporaryDirectory(prefix="ferry-dist-")
+        testcase.addCleanup(self.tmp.cleanup)
+        self.redis = fh.RedisServer(self.tmp.name)
+        testcase.addCleanup(self.redis.stop)
+        self.kafka = fh.kafka_dev(BUILD_DIR, brokers=brokers, topics=topics or TOPICS)
+        testcase.addCleanup(fh.stop_kafka, self.kafka)
+        self.workers = []
+        for i in range(workers):
+            w = fh.Worker(BUILD_DIR, self.tmp.name, self.kafka.bootstrap, name=f"w{i}",
+                          mode="distributed", start=False, properties={
+                              "group.id": GROUP,
+                              "config.storage.topic": "connect-configs",
+                              "offset.storage.topic": "connect-offsets",
+                              "status.storage.topic": "connect-status",
+                              "session.timeout.ms": str(SESSION_MS),
+                              "heartbeat.interval.ms": "1000",
+                              "consumer.session.timeout.ms": str(SESSION_MS),
+                              "consumer.heartbeat.interval.ms": "1000",
+                          })
+            testcase.addCleanup(w.close)
+            self.workers.append(w)
+        fh.dump_on_failure(testcase, *self.workers, self.redis, self.kafka)
+        self.start_all()
+
+    def start_all(self):
+        threads = [threading.Thread(target=w.start, kwargs={"timeout": 60}) for w in self.workers
+                   if not w.running()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for w in self.workers:
+            self.assert_up(w)
+
+    @staticmethod
+    def assert_up(worker):
+        if not worker.running():
+            raise AssertionError(f"{worker.name} did not start: {worker.log_text(tail=3000)}")
+
+    def live(self):
+        return [w for w in self.workers if w.running()]
+
+
+def task_owners(status):
+    return collections.Counter(t["worker_id"] for t in status["tasks"])
+
+
+def source_config(redis, streams, tasks):
+    return {"connector.class": fh.SOURCE_CLASS, "tasks.max": str(tasks), "redis.uri": redis.uri,
+            "redis.stream.name": ",".join(streams)}
+
+
+def sink_config(redis, tasks):
+    return {"connector.class": fh.SINK_CLASS, "tasks.max": str(tasks), "redis.uri": redis.uri,
+            "topics": "sink-in", "redis.type": "STRING", "redis.keyspace": "in"}
+
+
+class DistributedTest(unittest.TestCase):
+
+    def wait_all_running(self, worker, name, tasks, timeout=60):
+        return worker.wait_running(name, tasks=tasks, timeout=timeout)
+
+    def test_two_connectors_of_six_tasks_spread_over_three_workers(self):
+        c = Cluster(self)
+        w0, w1, w2 = c.workers
+        streams = [f"s{i}" for i in range(6)]
+        status, body, _ = w0.post("/connectors", {"name": "src",
+                                                  "config": source_config(c.redis, streams, 6)})
+        self.assertEqual(status, 201, body)
+        status, body, _ = w1.post("/connectors", {"name": "snk",
+                                                  "config": sink_config(c.redis, 6)})
+        self.assertEqual(status, 201, body)
+        for name in ("src", "snk"):
+            self.wait_all_running(w2, name, 6)
+        per_worker = collections.Counter()
+        for name in ("src", "snk"):
+            # Every worker answers for the whole cluster, with the same owners.
+            answers = [w.get(f"/connectors/{name}/status")[1] for w in c.workers]
+            fh.wait_until(lambda: all(a == answers[0] for a in
+                                      [w.get(f"/connectors/{name}/status")[1] for w in c.workers]),
+                          30, f"every worker to show the same status of {name}")
+            status = w0.get(f"/connectors/{name}/status")[1]
+            self.assertEqual(len(status["tasks"]), 6, status)
+            per_worker.update(task_owners(status))
+        self.assertEqual(set(per_worker), {w.worker_id for w in c.workers}, per_worker)
+        for worker_id, n in per_worker.items():
+            self.assertIn(n, (3, 4, 5), per_worker)
+        # Data moves through tasks on every worker: 6 streams -> Kafka, a 6-partition topic -> Redis.
+        c.redis.pipe([["XADD", s, "*", "n", str(i)] for s in streams for i in range(50)])
+        fh.kcat_produce(c.kafka.bootstrap, "sink-in", [(f"k{i}", {"n": i}) for i in range(600)])
+        fh.wait_until(lambda: int(c.redis.cli("EVAL", "return #redis.call('KEYS','in:*')", "0")) ==
+                      600, 60, "600 keys from the sink")
+        fh.wait_until(lambda: sum(fh.kafka_message_count(c.kafka.bootstrap, s) for s in streams) >=
+                      300, 60, "300 stream entries in Kafka")
+
+    def test_writes_on_every_worker_at_once(self):
+        c = Cluster(self)
+        for i in range(3):
+            c.workers[0].create_connector(f"p{i}", sink_config(c.redis, 1))
+            c.workers[0].create_connector(f"d{i}", sink_config(c.redis, 1))
+        results = {}
+
+        def act(i, w):
+            results[("create", i)] = w.post(
+                "/connectors", {"name": f"n{i}", "config": sink_config(c.redis, 1)})[:2]
+            results[("pause", i)] = w.put(f"/connectors/p{i}/pause")[:2]
+            results[("delete", i)] = w.delete(f"/connectors/d{i}")[:2]
+            # The same name created on every worker at once: one wins, the others are told it exists.
+            results[("race", i)] = w.post(
+                "/connectors", {"name": "race", "config": sink_config(c.redis, 1)})[:2]
+        threads = [threading.Thread(target=act, args=(i, w)) for i, w in enumerate(c.workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for i in range(3):
+            self.assertEqual(results[("create", i)][0], 201, results)
+            self.assertEqual(results[("pause", i)][0], 202, results)
+            self.assertEqual(results[("delete", i)][0], 204, results)
+        race = sorted(results[("race", i)][0] for i in range(3))
+        self.assertEqual(race, [201, 409, 409], results)
+        for w in c.workers:
+            names = w.get("/connectors")[1]
+            self.assertEqual(sorted(names), ["n0", "n1", "n2", "p0", "p1", "p2", "race"], w.name)
+        for i in range(3):
+            c.workers[2].wait_running(f"p{i}", state="PAUSED", timeout=60)
+
+    def test_whole_cluster_restart_keeps_connectors_states_and_offsets(self):
+        c = Cluster(self, workers=2)
+        w0, w1 = c.workers
+        c.redis.pipe([["XADD", "orders", "*", "n", str(i)] for i in range(100)])
+        w0.create_connector("src", source_config(c.redis, ["orders"], 1))
+        w1.create_connector("snk", sink_config(c.redis, 2))
+        fh.wait_until(lambda: fh.kafka_message_count(c.kafka.bootstrap, "orders") == 100, 60,
+                      "100 entries in Kafka")
+        status, body, _ = w1.put("/connectors/snk/pause")
+        self.assertEqual(status, 202, body)
+        w0.wait_running("snk", tasks=2, state="PAUSED", timeout=60)
+        # The source offset reached the offsets topic before the stop.
+        fh.wait_until(lambda: w1.get("/connectors/src/offsets")[1].get("offsets"), 30,
+                      "the source offset")
+        for w in c.workers:
+            code, _ = w.terminate()
+            self.assertEqual(code, 0, w.log_text(tail=3000))
+        c.start_all()
+        for w in c.workers:
+            self.assertEqual(sorted(w.get("/connectors")[1]), ["snk", "src"])
+        w1.wait_running("snk", tasks=2, state="PAUSED", timeout=60)
+        w0.wait_running("src", timeout=60)
+        c.redis.pipe([["XADD", "orders", "*", "n", str(i)] for i in range(100, 110)])
+        fh.wait_until(lambda: fh.kafka_message_count(c.kafka.bootstrap, "orders") >= 110, 60,
+                      "the 10 new entries in Kafka")
+        # Resumed from the stored offset: nothing sent twice.
+        self.assertEqual(fh.kafka_message_count(c.kafka.bootstrap, "orders"), 110)
+
+    def test_reads_kafka_connect_topics_written_by_java_workers(self):
+        topics = dict(TOPICS)
+        c = Cluster(self, workers=0, topics=topics)
+        ids = [c.redis.cli("XADD", "legacy", "*", "n", str(i)) for i in range(20)]
+        config = {"connector.class": "com.redis.kafka.connect.RedisStreamSourceConnector",
+                  "name": "legacy-src", "tasks.max": "1", "redis.uri": c.redis.uri,
+                  "redis.stream.name": "legacy", "topic": "legacy-out"}
+        # Records as a Java Connect worker writes them (HashMap order, compact JSON).
+        fixtures = [
+            ("target-state-legacy-src", json.dumps({"state": "STARTED", "state.v2": "STARTED"},
+                                                   separators=(",", ":"))),
+            ("connector-legacy-src", json.dumps({"properties": config}, separators=(",", ":"))),
+            ("task-legacy-src-0", json.dumps({"properties": dict(config, **{
+                "task.streams": "legacy"})}, separators=(",", ":"))),
+            ("commit-legacy-src", '{"tasks":1}'),
+            ("session-key", '{"key":"c2VjcmV0","algorithm":"HmacSHA256","creation-timestamp":1}'),
+        ]
+        fh.kcat_produce(c.kafka.bootstrap, "connect-configs", fixtures, partition=0)
+        fh.kcat_produce(c.kafka.bootstrap, "connect-offsets",
+                        [('["legacy-src",{"stream":"legacy"}]', json.dumps({"offset": ids[9]}))])
+        w = fh.Worker(BUILD_DIR, c.tmp.name, c.kafka.bootstrap, name="migrated",
+                      mode="distributed", start=False, properties={
+                          "group.id": GROUP, "config.storage.topic": "connect-configs",
+                          "offset.storage.topic": "connect-offsets",
+                          "status.storage.topic": "connect-status",
+                          "session.timeout.ms": str(SESSION_MS)})
+        self.addCleanup(w.close)
+        fh.dump_on_failure(self, w)
+        w.start(timeout=60)
+        self.assertEqual(w.get("/connectors")[1], ["legacy-src"])
+        self.assertEqual(w.get("/connectors/legacy-src/config")[1], config)
+        w.wait_running("legacy-src", timeout=60)
+        # It resumes after the stored offset: entries 10..19 only.
+        fh.wait_until(lambda: fh.kafka_message_count(c.kafka.bootstrap, "legacy-out") >= 10, 60,
+                      "entries after the migrated offset")
+        keys = sorted(k for k, _ in fh.kcat_consume(c.kafka.bootstrap, "legacy-out"))
+        self.assertEqual(keys, sorted(ids[10:]))
+
+
+if __name__ == "__main__":
+    BUILD_DIR, argv = fh.parse_args()
+    unittest.main(argv=argv)
