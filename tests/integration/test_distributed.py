@@ -7,8 +7,10 @@ The cluster runs on a `ferry-kafka-dev --brokers 3`.
 """
 
 import collections
+import datetime
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -22,7 +24,7 @@ BUILD_DIR = None
 GROUP = "ferry-it"
 TOPICS = {"connect-configs": 1, "connect-offsets": 5, "connect-status": 3,
           f"{GROUP}-slots": 64, "sink-in": 6}
-SESSION_MS = 6000
+SESSION_MS = 3000
 
 
 class Cluster:
@@ -44,9 +46,9 @@ class Cluster:
                               "offset.storage.topic": "connect-offsets",
                               "status.storage.topic": "connect-status",
                               "session.timeout.ms": str(SESSION_MS),
-                              "heartbeat.interval.ms": "1000",
+                              "heartbeat.interval.ms": "500",
                               "consumer.session.timeout.ms": str(SESSION_MS),
-                              "consumer.heartbeat.interval.ms": "1000",
+                              "consumer.heartbeat.interval.ms": "500",
                           })
             testcase.addCleanup(w.close)
             self.workers.append(w)
@@ -86,6 +88,48 @@ def sink_config(redis, tasks):
             "topics": "sink-in", "redis.type": "STRING", "redis.keyspace": "in"}
 
 
+TASK_EVENT = re.compile(r"^(\S+) INFO  \[\w+\] (Source|Sink) task (started|stopped).*"
+                        r"\(connector=(\S+) task=(\d+)\)$", re.M)
+
+
+def task_intervals(worker):
+    """(connector, task) -> [(start, end or None)] from a worker's log (every run)."""
+    out = collections.defaultdict(list)
+    for m in TASK_EVENT.finditer(worker.log_text()):
+        t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+        key = (m.group(4), int(m.group(5)))
+        if m.group(3) == "started":
+            out[key].append([t, None])
+        elif out[key] and out[key][-1][1] is None:
+            out[key][-1][1] = t
+    return out
+
+
+class Feeder(threading.Thread):
+    """Adds `total` entries to each stream and as many records per stream to a topic, in
+    steps, so data is still moving when something breaks."""
+
+    def __init__(self, cluster, streams, topic, total, steps=20, pause=0.25):
+        super().__init__(daemon=True)
+        self.c, self.streams, self.topic = cluster, streams, topic
+        self.total, self.steps, self.pause = total, steps, pause
+        self.error = None
+
+    def run(self):
+        try:
+            per = self.total // self.steps
+            for step in range(self.steps):
+                lo, hi = step * per, (step + 1) * per
+                self.c.redis.pipe([["XADD", s, "*", "n", str(i)] for s in self.streams
+                                   for i in range(lo, hi)])
+                fh.kcat_produce(self.c.kafka.bootstrap, self.topic,
+                                [(f"{s}{i}", str(i)) for s in self.streams
+                                 for i in range(lo, hi)])
+                time.sleep(self.pause)
+        except Exception as e:  # reported by the test
+            self.error = e
+
+
 class DistributedTest(unittest.TestCase):
 
     def wait_all_running(self, worker, name, tasks, timeout=60):
@@ -123,6 +167,61 @@ class DistributedTest(unittest.TestCase):
                       600, 60, "600 keys from the sink")
         fh.wait_until(lambda: sum(fh.kafka_message_count(c.kafka.bootstrap, s) for s in streams) >=
                       300, 60, "300 stream entries in Kafka")
+
+    def test_kill9_moves_the_work_and_loses_nothing(self):
+        c = Cluster(self)
+        streams = ["a", "b"]
+        total = 50000  # per stream, and records into sink-in: 100k each way
+        c.workers[0].create_connector("src", dict(source_config(c.redis, streams, 2),
+                                                  **{"batch.size": "500"}))
+        c.workers[1].create_connector("snk", sink_config(c.redis, 6))
+        c.workers[2].wait_running("src", tasks=2, timeout=60)
+        c.workers[2].wait_running("snk", tasks=6, timeout=60)
+        # 50k entries into each stream, 100k records into sink-in.
+        feeder = Feeder(c, streams, "sink-in", total)
+        feeder.start()
+
+        # Kill the worker with the most tasks once data is flowing.
+        fh.wait_until(lambda: fh.kafka_message_count(c.kafka.bootstrap, "a") > 5000, 60,
+                      "data flowing")
+        owners = collections.Counter()
+        for name in ("src", "snk"):
+            owners.update(task_owners(c.workers[0].get(f"/connectors/{name}/status")[1]))
+        victim = next(w for w in c.workers if w.worker_id == owners.most_common(1)[0][0])
+        survivors = [w for w in c.workers if w is not victim]
+        victim.kill9()
+        killed = time.monotonic()
+
+        def moved():
+            for name, n in (("src", 2), ("snk", 6)):
+                st = survivors[0].get(f"/connectors/{name}/status")[1]
+                if len(st["tasks"]) != n or st["connector"]["worker_id"] == victim.worker_id:
+                    return False
+                for t in st["tasks"]:
+                    if t["state"] != "RUNNING" or t["worker_id"] == victim.worker_id:
+                        return False
+            return True
+        fh.wait_until(moved, SESSION_MS / 1000 + 5, "every task RUNNING on a live worker",
+                      interval=0.1)
+        print(f"\nwork moved {time.monotonic() - killed:.1f} s after kill -9 "
+              f"(session.timeout.ms={SESSION_MS})", file=sys.stderr)
+
+        feeder.join(120)
+        self.assertIsNone(feeder.error)
+        fh.wait_until(lambda: int(c.redis.cli("EVAL", "return #redis.call('KEYS','in:*')", "0"))
+                      == 100000, 120, "100000 keys from the sink")
+        for s in streams:
+            fh.wait_until(lambda s=s: fh.kafka_message_count(c.kafka.bootstrap, s) >= total, 120,
+                          f"{total} entries of stream {s} in Kafka")
+            ids = {k for k, _ in fh.kcat_consume(c.kafka.bootstrap, s)}
+            self.assertEqual(len(ids), total, f"stream {s}: distinct entries in Kafka")
+        # No task ran on two live workers at once for more than a second.
+        intervals = [task_intervals(w) for w in survivors]
+        for key in set(intervals[0]) & set(intervals[1]):
+            for s0, e0 in intervals[0][key]:
+                for s1, e1 in intervals[1][key]:
+                    overlap = min(e0 or 1e18, e1 or 1e18) - max(s0, s1)
+                    self.assertLess(overlap, 1.0, f"task {key} ran on two workers at once")
 
     def test_writes_on_every_worker_at_once(self):
         c = Cluster(self)

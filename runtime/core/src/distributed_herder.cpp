@@ -256,7 +256,8 @@ void distributed_herder::reconcile() {
     }
   }
 
-  // Stop what no longer belongs here, or runs with an old config: tasks first.
+  // Stop what no longer belongs here, or runs with an old config: tasks first, all at once.
+  std::vector<std::pair<std::string, int>> to_stop;
   for (auto it = tasks_here_.begin(); it != tasks_here_.end();) {
     auto want = want_tasks.find(it->first);
     bool keep = want != want_tasks.end() && want->second.config == it->second.config &&
@@ -265,10 +266,13 @@ void distributed_herder::reconcile() {
       ++it;
       continue;
     }
-    herder_stage::scope busy(control_.stage(), "waiting for task " + it->first.first + "-" +
-                                                   std::to_string(it->first.second) + " to stop");
-    worker_->stop_task(it->first.first, it->first.second);
+    to_stop.push_back(it->first);
     it = tasks_here_.erase(it);
+  }
+  if (!to_stop.empty()) {
+    herder_stage::scope busy(control_.stage(),
+                             "waiting for " + std::to_string(to_stop.size()) + " task(s) to stop");
+    worker_->stop_tasks(to_stop);
   }
   for (auto it = connectors_here_.begin(); it != connectors_here_.end();) {
     auto want = want_connectors.find(it->first);

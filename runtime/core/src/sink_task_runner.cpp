@@ -121,10 +121,15 @@ void sink_task_runner::run() {
   } catch (const std::exception& e) {
     log::warn(k_log, "Final commit failed: ", e.what());
   }
-  rd_kafka_consumer_close(consumer_);  // revokes: the rebalance callback closes the partitions
+  // The task stops before the consumer leaves its group: from here on it writes nothing, so
+  // the task's next owner can start at once, while leaving the group may still wait for the
+  // group's rebalance. The revocation that close() triggers finds nothing left to do.
+  if (!assignment_.empty()) task->close(assignment_);
+  sink_ = nullptr;
+  current_.clear();
   task->stop();
   log::info(k_log, "Sink task stopped");
-  sink_ = nullptr;
+  rd_kafka_consumer_close(consumer_);
   consumer_ = nullptr;
 }
 

@@ -228,6 +228,20 @@ void worker::stop_tasks(const std::string& name) {
   stop_runners(std::move(runners));
 }
 
+void worker::stop_tasks(const std::vector<std::pair<std::string, int>>& tasks) {
+  std::vector<std::shared_ptr<task_runner>> runners;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& key : tasks) {
+      if (auto it = tasks_.find(key); it != tasks_.end()) {
+        runners.push_back(it->second);
+        tasks_.erase(it);
+      }
+    }
+  }
+  stop_runners(std::move(runners));
+}
+
 void worker::set_tasks_target_state(const std::string& name, storage::target_state state) {
   std::lock_guard lock(mutex_);
   for (auto it = tasks_.lower_bound({name, INT32_MIN});

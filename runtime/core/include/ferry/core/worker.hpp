@@ -42,6 +42,8 @@ class worker {
                   storage::target_state state);
   void stop_task(const std::string& name, int task);
   void stop_tasks(const std::string& name);
+  // Stops these tasks together: every one is asked at once, then all are waited for.
+  void stop_tasks(const std::vector<std::pair<std::string, int>>& tasks);
   void set_tasks_target_state(const std::string& name, storage::target_state state);
   std::vector<int> running_tasks(const std::string& name) const;
 
