@@ -223,6 +223,35 @@ class DistributedTest(unittest.TestCase):
                     overlap = min(e0 or 1e18, e1 or 1e18) - max(s0, s1)
                     self.assertLess(overlap, 1.0, f"task {key} ran on two workers at once")
 
+    def test_one_broker_down_for_ten_seconds(self):
+        c = Cluster(self)
+        streams = ["a", "b"]
+        total = 20000
+        c.workers[0].create_connector("src", source_config(c.redis, streams, 2))
+        c.workers[1].create_connector("snk", sink_config(c.redis, 6))
+        c.workers[2].wait_running("src", tasks=2, timeout=60)
+        c.workers[2].wait_running("snk", tasks=6, timeout=60)
+        feeder = Feeder(c, streams, "sink-in", total, steps=40, pause=0.5)
+        feeder.start()
+        fh.wait_until(lambda: fh.kafka_message_count(c.kafka.bootstrap, "a") > 1000, 60,
+                      "data flowing")
+        self.assertTrue(c.kafka.control("broker-down 2").startswith("OK"))
+        down = time.monotonic()
+        time.sleep(10)  # the fault lasts 10 s
+        self.assertTrue(c.kafka.control("broker-up 2").startswith("OK"))
+        print(f"\nbroker 2 was down {time.monotonic() - down:.1f} s", file=sys.stderr)
+        feeder.join(120)
+        self.assertIsNone(feeder.error)
+        fh.wait_until(lambda: int(c.redis.cli("EVAL", "return #redis.call('KEYS','in:*')", "0"))
+                      == 2 * total, 120, f"{2 * total} keys from the sink")
+        for s in streams:
+            fh.wait_until(lambda s=s: len({k for k, _ in fh.kcat_consume(c.kafka.bootstrap, s)})
+                          == total, 120, f"{total} distinct entries of stream {s} in Kafka")
+        # Everything recovered by itself: every task RUNNING on a live worker, said by every worker.
+        for w in c.workers:
+            for name, n in (("src", 2), ("snk", 6)):
+                w.wait_running(name, tasks=n, timeout=60)
+
     def test_writes_on_every_worker_at_once(self):
         c = Cluster(self)
         for i in range(3):
