@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -349,6 +350,33 @@ class DistributedTest(unittest.TestCase):
                       "entries after the migrated offset")
         keys = sorted(k for k, _ in fh.kcat_consume(c.kafka.bootstrap, "legacy-out"))
         self.assertEqual(keys, sorted(ids[10:]))
+
+
+class InternalTopicsTest(unittest.TestCase):
+    """Internal topics that would break a cluster stop the worker with exit 2 and a message."""
+
+    def run_worker(self, kafka, tmp, config_topic):
+        props = os.path.join(tmp, "w.properties")
+        with open(props, "w") as f:
+            f.write(f"bootstrap.servers={kafka.bootstrap}\n"
+                    f"listeners=http://127.0.0.1:{fh.free_port()}\n"
+                    f"group.id={GROUP}\nconfig.storage.topic={config_topic}\n"
+                    "offset.storage.topic=connect-offsets\nstatus.storage.topic=connect-status\n")
+        return subprocess.run([fh.binary(BUILD_DIR, "ferry-worker"), "distributed", props],
+                              capture_output=True, text=True, timeout=120)
+
+    def test_config_topic_with_several_partitions_or_missing(self):
+        tmp = tempfile.TemporaryDirectory(prefix="ferry-topics-")
+        self.addCleanup(tmp.cleanup)
+        kafka = fh.kafka_dev(BUILD_DIR, topics=dict(TOPICS, **{"four-configs": 4}))
+        self.addCleanup(fh.stop_kafka, kafka)
+        p = self.run_worker(kafka, tmp.name, "four-configs")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("four-configs has 4 partitions; it must have exactly 1", p.stderr)
+        # The dev broker cannot create topics: the worker says so instead of guessing.
+        p = self.run_worker(kafka, tmp.name, "no-such-configs")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("no-such-configs does not exist and could not be created", p.stderr)
 
 
 if __name__ == "__main__":
