@@ -39,7 +39,7 @@ void add_admin_routes(router& r) {
     json body;
     try {
       body = json::parse(req.body);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range (1e309)
       throw core::bad_request_error(std::string("Malformed JSON in request body: ") + e.what());
     }
     if (!body.is_object() || !body.contains("level") || !body["level"].is_string()) {

@@ -28,7 +28,7 @@ json parse_body(const http_request& req) {
   }
   try {
     return json::parse(req.body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e309
     throw bad_request_error(std::string("Malformed JSON in request body: ") + e.what());
   }
 }
