@@ -378,6 +378,31 @@ class InternalTopicsTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("no-such-configs does not exist and could not be created", p.stderr)
 
+    def test_the_example_worker_config_runs(self):
+        tmp = tempfile.TemporaryDirectory(prefix="ferry-example-")
+        self.addCleanup(tmp.cleanup)
+        kafka = fh.kafka_dev(BUILD_DIR, brokers=3, topics={
+            "connect-configs": 1, "connect-offsets": 25, "connect-status": 5,
+            "ferry-cluster-slots": 64})
+        self.addCleanup(fh.stop_kafka, kafka)
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                               "examples", "worker-distributed.properties")
+        props = {}
+        with open(example) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    k, v = line.split("=", 1)
+                    props[k] = v
+        props["bootstrap.servers"] = kafka.bootstrap
+        props.pop("listeners")  # the harness picks a free port
+        w = fh.Worker(BUILD_DIR, tmp.name, kafka.bootstrap, mode="distributed", start=False,
+                      properties=props)
+        self.addCleanup(w.close)
+        fh.dump_on_failure(self, w)
+        w.start(timeout=60)
+        self.assertEqual(w.get("/connectors")[:2], (200, []))
+
 
 if __name__ == "__main__":
     BUILD_DIR, argv = fh.parse_args()
