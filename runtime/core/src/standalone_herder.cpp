@@ -7,10 +7,6 @@
 #include "ferry/core/errors.hpp"
 #include "ferry/core/log.hpp"
 
-#ifndef FERRY_VERSION
-#define FERRY_VERSION "0.0.0"
-#endif
-
 namespace ferry::core {
 
 namespace {
