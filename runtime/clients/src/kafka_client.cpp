@@ -1,5 +1,8 @@
 #include "ferry/clients/kafka_client.hpp"
 
+#include <algorithm>
+#include <climits>
+
 #include "ferry/api/errors.hpp"
 
 namespace ferry::clients {
@@ -64,6 +67,13 @@ std::vector<std::int64_t> topic_end_offsets(rd_kafka_t* rk, const std::string& t
   }
   rd_kafka_metadata_destroy(md);
   return ends;
+}
+
+int ms_left(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now())
+                  .count();
+  return static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
 }
 
 }  // namespace ferry::clients

@@ -30,20 +30,9 @@ constexpr int idle_poll_ms = 1000;
 // After purging, delivery reports for the purged records are served for at most this long.
 constexpr std::chrono::milliseconds purge_serve_time{1000};
 
-int ms_left(steady::time_point deadline) {
-  auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
-}
-
 std::string quoted(const std::string& s) {
   return "'" + s + "'";
 }
-
-struct queue_deleter {
-  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-};
-using queue_handle = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
 
 struct topic_deleter {
   void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }

@@ -16,19 +16,10 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-int ms_left(steady::time_point deadline) {
-  auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
-}
-
 std::string quoted(const std::string& s) {
   return "'" + s + "'";
 }
 
-struct queue_deleter {
-  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-};
 struct event_deleter {
   void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
 };
@@ -100,7 +91,7 @@ class admin_session {
   mutable std::mutex mutex_;
   std::string last_error_;
   kafka_handle rk_;
-  std::unique_ptr<rd_kafka_queue_t, queue_deleter> queue_;
+  queue_handle queue_;
 };
 
 struct topic_metadata {

@@ -32,6 +32,11 @@ struct topic_partition_list_deleter {
 using topic_partition_list =
     std::unique_ptr<rd_kafka_topic_partition_list_t, topic_partition_list_deleter>;
 
+struct queue_deleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+using queue_handle = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
+
 struct message_deleter {
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
 };
@@ -47,6 +52,9 @@ kafka_handle make_producer(kafka_conf conf);
 kafka_handle make_consumer(kafka_conf conf);
 
 std::string kafka_error_text(rd_kafka_resp_err_t err);
+
+// Milliseconds left until `deadline`, clamped to [0, INT_MAX], for librdkafka's int timeouts.
+int ms_left(std::chrono::steady_clock::time_point deadline);
 
 // Reads the current end offsets (high watermarks) of every partition of a topic. Used by tests
 // and tools; throws api::connect_error on failure.
