@@ -212,10 +212,10 @@ class DistributedTest(unittest.TestCase):
         fh.wait_until(lambda: int(c.redis.cli("EVAL", "return #redis.call('KEYS','in:*')", "0"))
                       == 100000, 120, "100000 keys from the sink")
         for s in streams:
-            fh.wait_until(lambda s=s: fh.kafka_message_count(c.kafka.bootstrap, s) >= total, 120,
-                          f"{total} entries of stream {s} in Kafka")
-            ids = {k for k, _ in fh.kcat_consume(c.kafka.bootstrap, s)}
-            self.assertEqual(len(ids), total, f"stream {s}: distinct entries in Kafka")
+            # Every entry arrives (duplicates are allowed: at-least-once).
+            fh.wait_until(lambda s=s: len({k for k, _ in fh.kcat_consume(c.kafka.bootstrap, s)})
+                          == total, 120, f"{total} distinct entries of stream {s} in Kafka",
+                          interval=1.0)
         # No task ran on two live workers at once for more than a second.
         intervals = [task_intervals(w) for w in survivors]
         for key in set(intervals[0]) & set(intervals[1]):
