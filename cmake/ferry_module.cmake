@@ -2,8 +2,10 @@
 #   api <- clients <- storage <- core <- rest <- app;  connectors -> api + clients.
 # -Wno-maybe-uninitialized, -Wno-restrict: GCC 12 false positives inside nlohmann::json (-O2)
 # and std::string operator+ (-O3, GCC bug 105329).
-set(FERRY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wno-missing-field-initializers
-    -Wno-maybe-uninitialized -Wno-restrict)
+set(FERRY_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND FERRY_WARNINGS -Wshadow=local -Wno-maybe-uninitialized -Wno-restrict)
+endif()
 
 function(ferry_module)
   cmake_parse_arguments(M "" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})

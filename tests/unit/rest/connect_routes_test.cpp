@@ -103,6 +103,24 @@ TEST_CASE("POST /connectors with malformed JSON is a 400 saying where it broke")
   CHECK(api.herder.puts.empty());
 }
 
+TEST_CASE("A JSON number too large for a double is a 400, not a 500 (found by ferry-fuzz-http)") {
+  api_under_test api;
+  auto r = api.send("POST", "/connectors", R"({"name":"c1","config":{"tasks.max":1e309}})");
+  CHECK(r.status == 400);
+  CHECK(body_of(r)["error_code"] == 400);
+  CHECK(api.herder.puts.empty());
+}
+
+TEST_CASE("An answer echoing bytes that are not UTF-8 is sent with U+FFFD (found by fuzzing)") {
+  api_under_test api;
+  auto r = api.send("POST", "/connectors", R"({"name":"c1"})",
+                    "text/pl\xff"
+                    "ain");
+  CHECK(r.status == 415);
+  auto msg = error_message(r);  // parses: the body is valid JSON
+  CHECK(contains(msg, "\xEF\xBF\xBD"));
+}
+
 TEST_CASE("POST /connectors without a JSON content type is 415") {
   api_under_test api;
   auto missing = api.send("POST", "/connectors", R"({"name":"c1","config":{}})", "");
