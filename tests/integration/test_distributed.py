@@ -333,6 +333,14 @@ class DistributedTest(unittest.TestCase):
             ("commit-legacy-src", '{"tasks":1}'),
             ("session-key", '{"key":"c2VjcmV0","algorithm":"HmacSHA256","creation-timestamp":1}'),
         ]
+        # A connector whose task records were lost to compaction: its commit names 2 tasks that
+        # are not there. The worker generates them again.
+        broken = dict(config, name="broken-src", **{"redis.stream.name": "other",
+                                                    "topic": "other-out"})
+        fixtures += [
+            ("connector-broken-src", json.dumps({"properties": broken}, separators=(",", ":"))),
+            ("commit-broken-src", '{"tasks":2}'),
+        ]
         fh.kcat_produce(c.kafka.bootstrap, "connect-configs", fixtures, partition=0)
         fh.kcat_produce(c.kafka.bootstrap, "connect-offsets",
                         [('["legacy-src",{"stream":"legacy"}]', json.dumps({"offset": ids[9]}))])
@@ -345,7 +353,8 @@ class DistributedTest(unittest.TestCase):
         self.addCleanup(w.close)
         fh.dump_on_failure(self, w)
         w.start(timeout=60)
-        self.assertEqual(w.get("/connectors")[1], ["legacy-src"])
+        self.assertEqual(w.get("/connectors")[1], ["broken-src", "legacy-src"])
+        w.wait_running("broken-src", timeout=60)
         self.assertEqual(w.get("/connectors/legacy-src/config")[1], config)
         w.wait_running("legacy-src", timeout=60)
         # It resumes after the stored offset: entries 10..19 only.

@@ -218,6 +218,7 @@ void distributed_herder::reconcile() {
     api::config_map config;
     storage::target_state state;
     const api::connector_plugin* plugin;
+    bool inconsistent;  // its last commit lacked task records: generate them again
   };
   struct wanted_task {
     api::config_map config, connector_config;
@@ -247,7 +248,7 @@ void distributed_herder::reconcile() {
         continue;
       }
       if (unit.task < 0) {
-        want_connectors[unit.connector] = {c->config, c->state, plugin};
+        want_connectors[unit.connector] = {c->config, c->state, plugin, c->inconsistent};
       } else if (c->state != storage::target_state::stopped &&
                  unit.task < static_cast<int>(c->tasks.size())) {
         want_tasks[{unit.connector, unit.task}] = {c->tasks[static_cast<std::size_t>(unit.task)],
@@ -278,6 +279,14 @@ void distributed_herder::reconcile() {
     auto want = want_connectors.find(it->first);
     bool keep = want != want_connectors.end() && want->second.config == it->second.config &&
                 want->second.state != storage::target_state::stopped;
+    // A running connector whose committed task configs lost records (compaction) is restarted
+    // once, so it generates them again and writes a complete set.
+    if (keep && !want->second.inconsistent) it->second.regenerating = false;
+    if (keep && want->second.inconsistent && !it->second.regenerating) {
+      keep = false;
+      log::info(k_log, "The task configs of connector ", it->first,
+                " are incomplete in the config topic; generating them again");
+    }
     if (keep) {
       ++it;
       continue;
@@ -305,12 +314,13 @@ void distributed_herder::reconcile() {
       int generation = ++generation_;
       worker_->start_connector(
           name, *want.plugin, want.config, want.state,
-          [this, name, generation](std::vector<api::config_map> configs) {
-            control_.post([this, name, generation, configs = std::move(configs)]() mutable {
-              on_task_configs(name, generation, std::move(configs));
+          // (an init-capture: clang 14 cannot capture a structured binding)
+          [this, connector = name, generation](std::vector<api::config_map> configs) {
+            control_.post([this, connector, generation, configs = std::move(configs)]() mutable {
+              on_task_configs(connector, generation, std::move(configs));
             });
           });
-      connectors_here_[name] = {want.config, want.state, generation};
+      connectors_here_[name] = {want.config, want.state, generation, want.inconsistent};
     } else if (here->second.state != want.state) {
       worker_->set_connector_target_state(name, want.state);
       here->second.state = want.state;

@@ -108,6 +108,7 @@ class distributed_herder final : public herder_base {
     api::config_map config;
     storage::target_state state;
     int generation = 0;
+    bool regenerating = false;  // started to replace incomplete task configs
   };
   struct running_task {
     api::config_map config, connector_config;
