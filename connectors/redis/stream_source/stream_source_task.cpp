@@ -5,7 +5,8 @@
 namespace ferry::redis {
 
 const api::schema_ptr& stream_value_schema() {
-  static const api::schema_ptr schema = std::make_shared<const json>(json::parse(R"({"type":"struct","fields":[
+  static const api::schema_ptr schema =
+      std::make_shared<const json>(json::parse(R"({"type":"struct","fields":[
     {"type":"string","optional":false,"field":"id"},
     {"type":"string","optional":false,"field":"stream"},
     {"type":"map","keys":{"type":"string","optional":false},
