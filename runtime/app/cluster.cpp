@@ -1,5 +1,7 @@
 #include "cluster.hpp"
 
+#include <algorithm>
+
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/topic_admin.hpp"
 #include "ferry/core/log.hpp"
@@ -42,9 +44,7 @@ storage::kafka_store_options store_options(const core::worker_config& config,
   o.topic = topic;
   o.producer = config.internal_config();
   o.consumer = config.internal_config();
-  o.write_timeout = config.offset_flush_timeout > std::chrono::milliseconds(30000)
-                        ? config.offset_flush_timeout
-                        : std::chrono::milliseconds(30000);
+  o.write_timeout = std::max(config.offset_flush_timeout, std::chrono::milliseconds(30000));
   o.warn = [name](const std::string& m) { log::warn(name, m); };
   return o;
 }

@@ -14,10 +14,9 @@ constexpr auto k_start_timeout = std::chrono::seconds(60);
 namespace records = storage::records;
 using change_kind = storage::config_topic_state::change::kind;
 
+// At least 1 ms: a zero timeout would mean "do not wait at all" to some librdkafka calls.
 std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  return std::max(left, std::chrono::milliseconds(1));
+  return std::chrono::milliseconds(std::max(clients::ms_left(deadline), 1));
 }
 
 }  // namespace
@@ -86,17 +85,11 @@ void distributed_herder::stop() {
     worker_->stop_all();
     // The work is up for grabs: say so until its next owner reports.
     for (const auto& [name, c] : connectors_here_) {
-      env_.statuses->put_connector(name, {.state = storage::connector_state::unassigned,
-                                          .trace = {},
-                                          .worker_id = env_.worker->worker_id(),
-                                          .generation = 0});
+      env_.statuses->put_connector(name, own_status(storage::connector_state::unassigned));
     }
     for (const auto& [key, t] : tasks_here_) {
       env_.statuses->put_task(key.first, key.second,
-                              {.state = storage::connector_state::unassigned,
-                               .trace = {},
-                               .worker_id = env_.worker->worker_id(),
-                               .generation = 0});
+                              own_status(storage::connector_state::unassigned));
     }
     connectors_here_.clear();
     tasks_here_.clear();
@@ -233,17 +226,15 @@ void distributed_herder::reconcile() {
     for (const auto& unit : placement_.units_in(owned_slots_)) {
       const auto* c = state_.find(unit.connector);
       if (!c) continue;
-      auto cls = c->config.find("connector.class");
-      const auto* plugin = cls == c->config.end() ? nullptr : registry_.find(cls->second);
+      const auto* plugin = plugin_of(c->config);
       if (!plugin) {
+        auto cls = c->config.find("connector.class");
         if (unit.task < 0 && !env_.statuses->connector(unit.connector)) {
           env_.statuses->put_connector(
               unit.connector,
-              {.state = storage::connector_state::failed,
-               .trace = "This worker has no connector class " +
-                        (cls == c->config.end() ? std::string("(none given)") : cls->second),
-               .worker_id = env_.worker->worker_id(),
-               .generation = 0});
+              own_status(storage::connector_state::failed,
+                         "This worker has no connector class " +
+                             (cls == c->config.end() ? std::string("(none given)") : cls->second)));
         }
         continue;
       }
@@ -302,10 +293,7 @@ void distributed_herder::reconcile() {
       auto s = env_.statuses->connector(name);
       if (!s || s->state != storage::connector_state::stopped ||
           s->worker_id != env_.worker->worker_id()) {
-        env_.statuses->put_connector(name, {.state = storage::connector_state::stopped,
-                                            .trace = {},
-                                            .worker_id = env_.worker->worker_id(),
-                                            .generation = 0});
+        env_.statuses->put_connector(name, own_status(storage::connector_state::stopped));
       }
       continue;
     }
@@ -368,10 +356,8 @@ void distributed_herder::on_task_configs(const std::string& name, int generation
     log::error(k_log, "Could not write the task configs of connector ", name, ": ", e.what());
     env_.statuses->put_connector(
         name,
-        {.state = storage::connector_state::failed,
-         .trace = std::string("Could not write task configs to the config topic: ") + e.what(),
-         .worker_id = env_.worker->worker_id(),
-         .generation = 0});
+        own_status(storage::connector_state::failed,
+                   std::string("Could not write task configs to the config topic: ") + e.what()));
   }
 }
 
@@ -420,8 +406,8 @@ std::chrono::milliseconds distributed_herder::request_timeout() const {
   return env_.worker->rest_request_timeout;
 }
 
-void distributed_herder::sync(const std::string& what) {
-  write({}, what);
+void distributed_herder::sync() {
+  write({}, "reading the config topic " + settings_.config_topic);
 }
 
 void distributed_herder::write(const std::vector<record>& records_to_write,
@@ -455,16 +441,14 @@ herder_base::connector_view distributed_herder::view(const std::string& name) {
   std::lock_guard lock(mutex_);
   const auto* c = state_.find(name);
   if (!c) throw not_found_error("Connector " + name + " not found");
-  auto cls = c->config.find("connector.class");
-  const auto* plugin = cls == c->config.end() ? nullptr : registry_.find(cls->second);
-  return {c->config, c->state, c->tasks, plugin};
+  return {c->config, c->state, c->tasks, plugin_of(c->config)};
 }
 
 put_result distributed_herder::put_connector_config(
     const std::string& name, const api::config_map& input, bool allow_replace,
     std::optional<storage::target_state> initial_state) {
   auto config = checked_config(name, input);
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   bool existed;
   {
     std::lock_guard lock(mutex_);
@@ -505,13 +489,13 @@ put_result distributed_herder::put_connector_config(
 }
 
 put_result distributed_herder::patch_connector_config(const std::string& name, const json& patch) {
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   auto config = patched_config(view(name).config, patch);
   return put_connector_config(name, config, true, std::nullopt);
 }
 
 void distributed_herder::delete_connector(const std::string& name) {
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   view(name);
   write({{records::connector_key(name), std::nullopt},
          {records::target_state_key(name), std::nullopt}},
@@ -521,7 +505,7 @@ void distributed_herder::delete_connector(const std::string& name) {
 }
 
 void distributed_herder::pause_connector(const std::string& name) {
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   if (view(name).state == storage::target_state::stopped) return;  // as Kafka: stays stopped
   write({{records::target_state_key(name),
           records::target_state_value(storage::target_state::paused)}},
@@ -529,7 +513,7 @@ void distributed_herder::pause_connector(const std::string& name) {
 }
 
 void distributed_herder::resume_connector(const std::string& name) {
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   view(name);
   write({{records::target_state_key(name),
           records::target_state_value(storage::target_state::started)}},
@@ -537,7 +521,7 @@ void distributed_herder::resume_connector(const std::string& name) {
 }
 
 void distributed_herder::stop_connector(const std::string& name) {
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   view(name);
   // As Kafka Connect: the target state, then an empty set of task configs.
   write({{records::target_state_key(name),
@@ -547,14 +531,14 @@ void distributed_herder::stop_connector(const std::string& name) {
 }
 
 void distributed_herder::restart_connector(const std::string& name) {
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   view(name);
   write({{records::restart_key(name), records::restart_value(false, false)}},
         "restarting connector " + name);
 }
 
 void distributed_herder::restart_task(const std::string& name, int task) {
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   auto r = view(name);
   if (task < 0 || task >= static_cast<int>(r.tasks.size())) {
     throw not_found_error("Task " + name + "-" + std::to_string(task) + " not found");
@@ -565,12 +549,12 @@ void distributed_herder::restart_task(const std::string& name, int task) {
 
 json distributed_herder::alter_connector_offsets(const std::string& name, const json& body) {
   check_offsets_body(body);
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   return alter_offsets_now(name, body);
 }
 
 json distributed_herder::reset_connector_offsets(const std::string& name) {
-  sync("reading the config topic " + settings_.config_topic);
+  sync();
   return reset_offsets_now(name);
 }
 

@@ -159,6 +159,18 @@ const api::connector_plugin& herder_base::require_plugin(const api::config_map& 
   return *plugin;
 }
 
+const api::connector_plugin* herder_base::plugin_of(const api::config_map& config) const {
+  auto it = config.find("connector.class");
+  return it == config.end() ? nullptr : registry_.find(it->second);
+}
+
+storage::status herder_base::own_status(storage::connector_state state, std::string trace) const {
+  return {.state = state,
+          .trace = std::move(trace),
+          .worker_id = env_.worker->worker_id(),
+          .generation = 0};
+}
+
 json herder_base::info_json(const std::string& name, const connector_view& r) const {
   json tasks = json::array();
   for (std::size_t i = 0; i < r.tasks.size(); ++i) {

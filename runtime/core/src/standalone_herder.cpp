@@ -28,9 +28,7 @@ void standalone_herder::start() {
   control_.start();
   submit("starting the stored connectors", [this] {
     for (auto& [name, entry] : configs_->snapshot()) {
-      const auto* plugin =
-          registry_.find(entry.config.count("connector.class") ? entry.config.at("connector.class")
-                                                               : std::string{});
+      const auto* plugin = plugin_of(entry.config);
       if (!plugin) {
         log::error(k_log, "Stored connector ", name, " names an unknown class; not started");
         continue;
@@ -147,10 +145,7 @@ void standalone_herder::start_connector_locked_out(const std::string& name) {
     r = rec;
   }
   if (r.state == storage::target_state::stopped) {
-    env_.statuses->put_connector(name, {.state = storage::connector_state::stopped,
-                                        .trace = {},
-                                        .worker_id = worker_.worker_id(),
-                                        .generation = 0});
+    env_.statuses->put_connector(name, own_status(storage::connector_state::stopped));
     return;
   }
   worker_.start_connector(name, *r.plugin, r.config, r.state,
@@ -266,10 +261,7 @@ void standalone_herder::stop_connector(const std::string& name) {
       ++r.generation;
     }
     env_.statuses->remove_tasks_from(name, 0);
-    env_.statuses->put_connector(name, {.state = storage::connector_state::stopped,
-                                        .trace = {},
-                                        .worker_id = worker_.worker_id(),
-                                        .generation = 0});
+    env_.statuses->put_connector(name, own_status(storage::connector_state::stopped));
     return 0;
   });
 }

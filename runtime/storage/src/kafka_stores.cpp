@@ -52,11 +52,16 @@ void kafka_offset_store::on_record(const clients::log_record& r) {
   auto parsed = records::parse_offset_record(r.key, r.value);
   if (!parsed) return;  // not an offset record Kafka Connect would read either
   std::lock_guard lock(mutex_);
-  auto& entries = offsets_[parsed->connector];
-  if (parsed->offset.is_null()) {
-    entries.erase(r.key);
+  remember_locked(parsed->connector, r.key, parsed->partition, parsed->offset);
+}
+
+void kafka_offset_store::remember_locked(const std::string& connector, const std::string& key,
+                                         const json& partition, const json& offset) {
+  auto& entries = offsets_[connector];
+  if (offset.is_null()) {
+    entries.erase(key);
   } else {
-    entries[r.key] = {std::move(parsed->partition), std::move(parsed->offset)};
+    entries[key] = {partition, offset};
   }
 }
 
@@ -101,14 +106,8 @@ void kafka_offset_store::put(const std::string& connector,
   lock.unlock();
   // Visible to get() at once, before the log reads them back.
   std::lock_guard guard(mutex_);
-  auto& entries = offsets_[connector];
   for (const auto& o : offsets) {
-    auto key = offset_key(connector, o.partition);
-    if (o.offset.is_null()) {
-      entries.erase(key);
-    } else {
-      entries[key] = {o.partition, o.offset};
-    }
+    remember_locked(connector, offset_key(connector, o.partition), o.partition, o.offset);
   }
 }
 

@@ -66,7 +66,7 @@ class distributed_herder final : public herder_base {
   // REST threads: appends the records in order, then reads the topic back to its end (so the
   // answer reflects the write). Throws request_timeout_error past rest.request.timeout.ms.
   void write(const std::vector<record>& records, const std::string& what);
-  void sync(const std::string& what);  // read the config topic to its end
+  void sync();  // read the config topic to its end
   std::chrono::milliseconds request_timeout() const;
 
   // Config log reader thread.

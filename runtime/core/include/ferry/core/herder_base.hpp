@@ -43,6 +43,10 @@ class herder_base : public herder {
   virtual connector_view view(const std::string& name) = 0;
 
   const api::connector_plugin& require_plugin(const api::config_map& config) const;
+  // The plug-in named by connector.class; nullptr when there is none or this worker lacks it.
+  const api::connector_plugin* plugin_of(const api::config_map& config) const;
+  // A status reported by this worker.
+  storage::status own_status(storage::connector_state state, std::string trace = {}) const;
   // Name checks, the "name" key, plugin lookup and validation of the resolved config: 400 on any
   // problem. Returns the config to store (raw, with its name).
   api::config_map checked_config(const std::string& name, const api::config_map& input) const;

@@ -44,6 +44,9 @@ class kafka_offset_store final : public offset_store {
 
  private:
   void on_record(const clients::log_record& r);
+  // The latest offset of one partition (null: reset); mutex_ held.
+  void remember_locked(const std::string& connector, const std::string& key, const json& partition,
+                       const json& offset);
 
   kafka_store_options options_;
   std::unique_ptr<clients::kafka_log> log_;
