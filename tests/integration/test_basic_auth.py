@@ -71,13 +71,8 @@ class BasicAuthTest(unittest.TestCase):
         for content in ("admin:plain-text-password\n", "# nobody\n"):
             with open(self.credentials, "w") as f:
                 f.write(content)
-            props = os.path.join(self.tmp.name, "w.properties")
-            with open(props, "w") as f:
-                f.write(f"listeners=http://127.0.0.1:{fh.free_port()}\n"
-                        f"offset.storage.file.filename={self.tmp.name}/o\n"
-                        f"rest.basic.auth.credentials.file={self.credentials}\n")
-            p = subprocess.run([fh.binary(BUILD_DIR, "ferry-worker"), "standalone", props],
-                               capture_output=True, text=True, timeout=30)
+            p = fh.run_worker_once(BUILD_DIR, self.tmp.name,
+                                   {"rest.basic.auth.credentials.file": self.credentials})
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn("Credentials file", p.stderr)
 

@@ -7,7 +7,6 @@ configs, failure traces or the log. Worker settings can use the same references.
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -134,14 +133,9 @@ class ConfigProvidersTest(unittest.TestCase):
         self.assertEqual(status, 201, body)
 
     def test_bad_provider_settings_stop_the_worker(self):
-        props = os.path.join(self.tmp.name, "w.properties")
-        with open(props, "w") as f:
-            f.write(f"listeners=http://127.0.0.1:{fh.free_port()}\n"
-                    f"offset.storage.file.filename={self.tmp.name}/o\n"
-                    "config.providers=vault\n"
-                    "config.providers.vault.class=com.example.VaultConfigProvider\n")
-        p = subprocess.run([fh.binary(BUILD_DIR, "ferry-worker"), "standalone", props],
-                           capture_output=True, text=True, timeout=30)
+        p = fh.run_worker_once(BUILD_DIR, self.tmp.name, {
+            "config.providers": "vault",
+            "config.providers.vault.class": "com.example.VaultConfigProvider"})
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("com.example.VaultConfigProvider", p.stderr)
 

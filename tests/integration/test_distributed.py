@@ -11,7 +11,6 @@ import datetime
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -368,14 +367,10 @@ class InternalTopicsTest(unittest.TestCase):
     """Internal topics that would break a cluster stop the worker with exit 2 and a message."""
 
     def run_worker(self, kafka, tmp, config_topic):
-        props = os.path.join(tmp, "w.properties")
-        with open(props, "w") as f:
-            f.write(f"bootstrap.servers={kafka.bootstrap}\n"
-                    f"listeners=http://127.0.0.1:{fh.free_port()}\n"
-                    f"group.id={GROUP}\nconfig.storage.topic={config_topic}\n"
-                    "offset.storage.topic=connect-offsets\nstatus.storage.topic=connect-status\n")
-        return subprocess.run([fh.binary(BUILD_DIR, "ferry-worker"), "distributed", props],
-                              capture_output=True, text=True, timeout=120)
+        return fh.run_worker_once(BUILD_DIR, tmp, {
+            "bootstrap.servers": kafka.bootstrap, "group.id": GROUP,
+            "config.storage.topic": config_topic, "offset.storage.topic": "connect-offsets",
+            "status.storage.topic": "connect-status"}, mode="distributed", timeout=120)
 
     def test_config_topic_with_several_partitions_or_missing(self):
         tmp = tempfile.TemporaryDirectory(prefix="ferry-topics-")

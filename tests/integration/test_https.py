@@ -171,14 +171,8 @@ class HttpsTest(unittest.TestCase):
                             "a TLS 1.2 client when only TLSv1.3 is enabled")
 
     def run_worker_expecting_exit_2(self, settings):
-        props = os.path.join(self.tmp.name, "bad.properties")
-        with open(props, "w") as f:
-            f.write(f"listeners=https://127.0.0.1:{fh.free_port()}\n"
-                    f"offset.storage.file.filename={self.tmp.name}/o\n")
-            for k, v in settings.items():
-                f.write(f"{k}={v}\n")
-        p = subprocess.run([fh.binary(BUILD_DIR, "ferry-worker"), "standalone", props],
-                           capture_output=True, text=True, timeout=30)
+        p = fh.run_worker_once(BUILD_DIR, self.tmp.name, dict(
+            {"listeners": f"https://127.0.0.1:{fh.free_port()}"}, **settings))
         self.assertEqual(p.returncode, 2, p.stderr)
         return p.stderr
 

@@ -96,6 +96,24 @@ def binary(build_dir, name):
                          f"(ninja -C {build_dir} {name})")
 
 
+# ---------------------------------------------------------------- one-shot worker runs
+
+def run_worker_once(build_dir, tmp_dir, properties, mode="standalone", timeout=30):
+    """Runs ferry-worker `mode` with a properties file holding `properties` (plus a free loopback
+    listener and, for standalone, an offsets file in `tmp_dir`, unless given) and waits for it
+    to exit: for configurations the worker must refuse. Returns the CompletedProcess."""
+    props = {"listeners": f"http://127.0.0.1:{free_port()}"}
+    if mode == "standalone":
+        props["offset.storage.file.filename"] = os.path.join(tmp_dir, "o")
+    props.update(properties)
+    path = os.path.join(tmp_dir, "once.properties")
+    with open(path, "w") as f:
+        for k, v in props.items():
+            f.write(f"{k}={v}\n")
+    return subprocess.run([binary(build_dir, "ferry-worker"), mode, path], capture_output=True,
+                          text=True, timeout=timeout)
+
+
 # ---------------------------------------------------------------- waiting / ports
 
 def free_port():
