@@ -1,6 +1,5 @@
 #include "ferry/core/config_providers.hpp"
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -283,9 +282,6 @@ resolved_config config_providers::resolve(const api::config_map& raw) const {
     resolved.append(v, last);
     v = std::move(resolved);
   }
-  // Longest values first, so a secret that contains another is replaced whole.
-  std::stable_sort(out.secrets.begin(), out.secrets.end(),
-                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "ferry/core/log.hpp"
 
+#include <algorithm>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -115,8 +117,15 @@ void set_thread_redactions(redactions list) {
 }
 
 std::string redact(std::string_view message, const redactions& list) {
+  // Longest values first, so a value that contains another is replaced whole, whatever the order
+  // of the list (a task's list joins those of its task and connector configs).
+  std::vector<const std::pair<std::string, std::string>*> order;
+  for (const auto& r : list) order.push_back(&r);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto* a, const auto* b) { return a->first.size() > b->first.size(); });
   std::string text(message);
-  for (const auto& [value, replacement] : list) {
+  for (const auto* r : order) {
+    const auto& [value, replacement] = *r;
     if (value.size() < 3) continue;  // too short to tell from ordinary text
     for (auto pos = text.find(value); pos != std::string::npos;
          pos = text.find(value, pos + replacement.size())) {

@@ -156,6 +156,10 @@ TEST_CASE("config providers: redact replaces resolved values by their references
         "AUTH ${env:FERRY_TEST_PW} failed; ${env:FERRY_TEST_PW} again");
   CHECK(r.redact("about abc") == "about abc");  // too short to redact safely
   CHECK(ferry::log::redact("x hunter22", r.secrets) == "x ${env:FERRY_TEST_PW}");
+  // A list joined from two resolutions (task and connector) is not sorted: a value that contains
+  // another is still replaced whole.
+  ferry::log::redactions joined{{"pass", "${env:A}"}, {"password1", "${env:B}"}};
+  CHECK(ferry::log::redact("login password1 failed", joined) == "login ${env:B} failed");
 }
 
 TEST_CASE("config providers: task configs get their references back") {

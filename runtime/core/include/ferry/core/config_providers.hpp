@@ -27,7 +27,7 @@ class config_provider {
 // instead of the password.
 struct resolved_config {
   api::config_map values;
-  log::redactions secrets;  // (resolved value, reference), longest value first
+  log::redactions secrets;  // (resolved value, reference)
 
   // `text` with every resolved value of 3 characters or more replaced by its reference.
   std::string redact(const std::string& text) const;
