@@ -34,15 +34,20 @@ class Cluster:
     """A dev broker, a Redis server and N distributed workers, cleaned up with the test."""
 
     def __init__(self, testcase, workers=3, brokers=3, topics=None):
-        self.tmp = tempfile.TemporaryDirectory(prefix="ferry-dist-")
-        testcase.addCleanup(self.tmp.cleanup)
-        self.redis = fh.RedisServer(self.tmp.name)
+        if os.environ.get("FERRY_KEEP_TMP"):  # keeps the workers' logs for a post-mortem
+            self.dir = tempfile.mkdtemp(prefix="ferry-dist-")
+            print(f"\nlogs kept in {self.dir}", file=sys.stderr)
+        else:
+            tmp = tempfile.TemporaryDirectory(prefix="ferry-dist-")
+            testcase.addCleanup(tmp.cleanup)
+            self.dir = tmp.name
+        self.redis = fh.RedisServer(self.dir)
         testcase.addCleanup(self.redis.stop)
         self.kafka = fh.kafka_dev(BUILD_DIR, brokers=brokers, topics=topics or TOPICS)
         testcase.addCleanup(fh.stop_kafka, self.kafka)
         self.workers = []
         for i in range(workers):
-            w = fh.Worker(BUILD_DIR, self.tmp.name, self.kafka.bootstrap, name=f"w{i}",
+            w = fh.Worker(BUILD_DIR, self.dir, self.kafka.bootstrap, name=f"w{i}",
                           mode="distributed", start=False, properties={
                               "group.id": GROUP,
                               "config.storage.topic": "connect-configs",
@@ -91,7 +96,7 @@ def sink_config(redis, tasks):
             "topics": "sink-in", "redis.type": "STRING", "redis.keyspace": "in"}
 
 
-TASK_EVENT = re.compile(r"^(\S+) INFO  \[\w+\] (Source|Sink) task (started|stopped).*"
+TASK_EVENT = re.compile(r"^(\S+) INFO  \[\w+\] (Source|Sink) task (started|stopped|held|resumed).*"
                         r"\(connector=(\S+) task=(\d+)\)$", re.M)
 
 
@@ -101,7 +106,7 @@ def task_intervals(worker):
     for m in TASK_EVENT.finditer(worker.log_text()):
         t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
         key = (m.group(4), int(m.group(5)))
-        if m.group(3) == "started":
+        if m.group(3) in ("started", "resumed"):  # held: reads nothing during a rebalance
             out[key].append([t, None])
         elif out[key] and out[key][-1][1] is None:
             out[key][-1][1] = t
@@ -343,7 +348,7 @@ class DistributedTest(unittest.TestCase):
         fh.kcat_produce(c.kafka.bootstrap, "connect-configs", fixtures, partition=0)
         fh.kcat_produce(c.kafka.bootstrap, "connect-offsets",
                         [('["legacy-src",{"stream":"legacy"}]', json.dumps({"offset": ids[9]}))])
-        w = fh.Worker(BUILD_DIR, c.tmp.name, c.kafka.bootstrap, name="migrated",
+        w = fh.Worker(BUILD_DIR, c.dir, c.kafka.bootstrap, name="migrated",
                       mode="distributed", start=False, properties={
                           "group.id": GROUP, "config.storage.topic": "connect-configs",
                           "offset.storage.topic": "connect-offsets",

@@ -116,6 +116,7 @@ clients::redis_endpoint endpoint_from(const api::parsed_config& config) {
   if (config.has("redis.database")) ep.database = config.get_int("redis.database");
   if (config.has("redis.timeout"))
     ep.timeout = std::chrono::seconds(config.get_long("redis.timeout"));
+  if (config.has("redis.cluster")) ep.cluster = config.get_bool("redis.cluster");
   return ep;
 }
 

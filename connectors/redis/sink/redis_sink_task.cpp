@@ -53,7 +53,7 @@ void check_reply(clients::redis_reply_view reply) {
 
 void redis_sink_task::start(const api::config_map& config, api::sink_task_context&) {
   config_ = redis_sink_config::parse(config);
-  connection_ = std::make_unique<clients::redis_connection>(config_.endpoint);
+  connection_ = clients::make_redis_client(config_.endpoint);
   // Reachability problems surface on the first put() as retriable errors; try early so the
   // log says so at start.
   try {

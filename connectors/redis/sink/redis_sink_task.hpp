@@ -25,7 +25,7 @@ class redis_sink_task final : public api::sink_task {
   std::string key_for(const api::sink_record& record, bool with_record_key) const;
 
   redis_sink_config config_;
-  std::unique_ptr<clients::redis_connection> connection_;
+  std::unique_ptr<clients::redis_client> connection_;
   clients::redis_pipeline pipeline_;
   std::vector<std::string> scratch_;  // argument storage reused across records
 };

@@ -25,7 +25,7 @@ const api::schema_ptr& key_schema() {
 
 void stream_source_task::start(const api::config_map& config, api::source_task_context& context) {
   config_ = stream_source_config::parse(config);
-  connection_ = std::make_unique<clients::redis_connection>(config_.endpoint);
+  connection_ = clients::make_redis_client(config_.endpoint);
   for (const auto& s : config_.streams) {
     auto stored = context.offset(json{{"stream", s}});
     if (stored && stored->contains("offset") && (*stored)["offset"].is_string()) {

@@ -24,7 +24,7 @@ class stream_source_task final : public api::source_task {
   void resolve_start_ids();
 
   stream_source_config config_;
-  std::unique_ptr<clients::redis_connection> connection_;
+  std::unique_ptr<clients::redis_client> connection_;
   std::vector<std::string> last_ids_;  // per stream, the id to read after
   std::vector<std::string> topics_;    // per stream
   std::vector<bool> resolved_;         // "$" start ids are turned into real ids once

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 namespace ferry::clients {
 
@@ -159,7 +160,7 @@ std::vector<redis_reply> redis_connection::execute(const redis_pipeline& pipelin
   return roundtrip(pipeline.buffer(), pipeline.size(), clock::now() + endpoint_.timeout);
 }
 
-redis_reply redis_connection::command(std::initializer_list<std::string_view> args) {
+redis_reply redis_client::command(std::initializer_list<std::string_view> args) {
   redis_pipeline p;
   p.add(args);
   auto replies = execute(p);
@@ -203,6 +204,13 @@ std::vector<redis_reply> redis_connection::roundtrip(const std::string& out, std
     }
   }
   return result;
+}
+
+std::unique_ptr<redis_client> make_redis_client(const redis_endpoint& endpoint) {
+  if (endpoint.cluster) {
+    throw std::invalid_argument("Redis Cluster is not supported by this version");
+  }
+  return std::make_unique<redis_connection>(endpoint);
 }
 
 }  // namespace ferry::clients

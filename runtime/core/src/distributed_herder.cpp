@@ -128,9 +128,18 @@ void distributed_herder::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     self->set_assignment(std::move(slots));
     return;
   }
-  // Revoked: keep running until the next assignment says what moves (most work stays), unless
-  // the membership itself was lost, in which case others may own it all already.
+  // Revoked: hold every task (no new reads) until the next assignment says what moves; what
+  // stays then resumes without a restart. The group hands out no new assignment before every
+  // member has rejoined, and a member rejoins only after this callback returns, so a moved task
+  // is held here before its new owner starts it. If the membership itself was lost, others may
+  // own it all already: stop everything.
   bool lost = rd_kafka_assignment_lost(rk);
+  {
+    std::lock_guard lock(self->mutex_);
+    self->rebalancing_ = true;
+    self->worker_->hold_tasks(true);
+  }
+  log::info(k_log, "The group is rebalancing; holding this worker's tasks until it is done");
   rd_kafka_assign(rk, nullptr);
   if (lost) {
     log::warn(k_log,
@@ -145,6 +154,7 @@ void distributed_herder::set_assignment(std::optional<std::set<int>> slots) {
     std::lock_guard lock(mutex_);
     if (slots) owned_slots_ = std::move(*slots);
     assigned_ = true;
+    rebalancing_ = false;
     log::info(k_log, "This worker owns ", owned_slots_.size(), " of ", placement_.slots(),
               " slots");
   }
@@ -327,6 +337,9 @@ void distributed_herder::reconcile() {
       }
     }
   }
+  // What moved away is stopped: the rest reads again, unless another rebalance began meanwhile.
+  std::lock_guard lock(mutex_);
+  if (!rebalancing_) worker_->hold_tasks(false);
 }
 
 // A connector running here generated its task configs: when they differ from the committed

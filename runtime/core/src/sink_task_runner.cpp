@@ -32,7 +32,12 @@ void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
     rd_kafka_assign(consumer_, partitions);
     assignment_ = tps;
     if (sink_) sink_->open(tps);
-    if (paused_) rd_kafka_pause_partitions(consumer_, partitions);
+    // librdkafka keeps a partition's pause flag across revoke and assign: set it either way.
+    if (paused_) {
+      rd_kafka_pause_partitions(consumer_, partitions);
+    } else {
+      rd_kafka_resume_partitions(consumer_, partitions);
+    }
     log::info(k_log, "Assigned ", tps.size(), " partition(s)");
   } else {
     // Revocation: make what was put durable and commit it before another member takes over.
@@ -122,13 +127,14 @@ void sink_task_runner::run() {
     log::warn(k_log, "Final commit failed: ", e.what());
   }
   // The task stops before the consumer leaves its group: from here on it writes nothing, so
-  // the task's next owner can start at once, while leaving the group may still wait for the
-  // group's rebalance. The revocation that close() triggers finds nothing left to do.
+  // the task's next owner can start at once (work_done()), while leaving the group may still
+  // wait for the group's rebalance. The revocation that close() triggers finds nothing left.
   if (!assignment_.empty()) task->close(assignment_);
   sink_ = nullptr;
   current_.clear();
   task->stop();
   log::info(k_log, "Sink task stopped");
+  work_done();
   rd_kafka_consumer_close(consumer_);
   consumer_ = nullptr;
 }
@@ -160,11 +166,21 @@ void sink_task_runner::consume(api::sink_task& task) {
   auto backoff = std::chrono::milliseconds(100);
   bool retrying = false;  // `batch` holds records put() refused with a retriable error
 
+  bool reported_pause = false;
+  bool holding = false;
   while (!stop_requested()) {
     bool want_pause = target_state() == storage::target_state::paused;
-    if (want_pause != paused_ && !retrying) {
-      set_paused(want_pause);
-      report(want_pause ? storage::connector_state::paused : storage::connector_state::running);
+    if (held() != holding) {
+      holding = !holding;
+      log::info(k_log,
+                holding ? "Sink task held for a rebalance" : "Sink task resumed after a rebalance");
+    }
+    if (!retrying) {
+      set_paused(want_pause || holding);
+      if (want_pause != reported_pause) {
+        reported_pause = want_pause;
+        report(want_pause ? storage::connector_state::paused : storage::connector_state::running);
+      }
     }
     if (!retrying) {
       refresh_topic_tracking();
@@ -222,7 +238,7 @@ void sink_task_runner::consume(api::sink_task& task) {
         if (retrying) {
           log::info(k_log, "Retried batch written");
           retrying = false;
-          set_paused(target_state() == storage::target_state::paused);
+          set_paused(want_pause || holding);
           backoff = std::chrono::milliseconds(100);
         }
         batch.clear();

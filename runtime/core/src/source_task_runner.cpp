@@ -113,13 +113,19 @@ void source_task_runner::run() {
   auto next_commit = clock::now() + env_.worker->offset_flush_interval;
   bool paused = target_state() == storage::target_state::paused;
   auto poll_backoff = std::chrono::milliseconds(0);
+  bool holding = false;
   while (!stop_requested()) {
     bool want_pause = target_state() == storage::target_state::paused;
     if (want_pause != paused) {
       paused = want_pause;
       report(paused ? storage::connector_state::paused : storage::connector_state::running);
     }
-    if (paused) {
+    if (held() != holding) {
+      holding = !holding;
+      log::info(k_log, holding ? "Source task held for a rebalance"
+                               : "Source task resumed after a rebalance");
+    }
+    if (paused || holding) {
       rd_kafka_poll(producer.get(), 100);
     } else {
       std::vector<api::source_record> records;

@@ -45,6 +45,7 @@ void task_runner::thread_main() {
   {
     std::lock_guard lock(mutex_);
     done_ = true;
+    work_done_ = true;
   }
   cv_.notify_all();
 }
@@ -52,6 +53,19 @@ void task_runner::thread_main() {
 bool task_runner::wait_stopped(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   return cv_.wait_for(lock, timeout, [this] { return done_; });
+}
+
+bool task_runner::wait_work_done(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_for(lock, timeout, [this] { return work_done_; });
+}
+
+void task_runner::work_done() {
+  {
+    std::lock_guard lock(mutex_);
+    work_done_ = true;
+  }
+  cv_.notify_all();
 }
 
 void task_runner::request_stop() {

@@ -180,6 +180,7 @@ void worker::start_task(const std::string& name, int task, const api::connector_
   }
   {
     std::lock_guard lock(mutex_);
+    runner->set_held(held_);
     tasks_[{name, task}] = runner;
   }
   env_.statuses->put_task(name, task,
@@ -190,13 +191,21 @@ void worker::start_task(const std::string& name, int task, const api::connector_
   runner->start();
 }
 
-void worker::stop_runners(std::vector<std::shared_ptr<task_runner>> runners) {
+void worker::hold_tasks(bool held) {
+  std::lock_guard lock(mutex_);
+  if (held == held_) return;
+  held_ = held;
+  for (auto& [key, runner] : tasks_) runner->set_held(held);
+}
+
+void worker::stop_runners(std::vector<std::shared_ptr<task_runner>> runners, stop_wait until) {
   for (auto& r : runners) r->request_stop();
   auto deadline = std::chrono::steady_clock::now() + env_.worker->task_shutdown_timeout;
   for (auto& r : runners) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (!r->wait_stopped(std::max(left, std::chrono::milliseconds(0)))) {
+    auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             deadline - std::chrono::steady_clock::now()),
+                         std::chrono::milliseconds(0));
+    if (!(until == stop_wait::exit ? r->wait_stopped(left) : r->wait_work_done(left))) {
       log::error(k_log, "Task ", r->connector(), "-", r->task(), " did not stop within ",
                  env_.worker->task_shutdown_timeout.count(), " ms; abandoning it");
     }
@@ -239,7 +248,7 @@ void worker::stop_tasks(const std::vector<std::pair<std::string, int>>& tasks) {
       }
     }
   }
-  stop_runners(std::move(runners));
+  stop_runners(std::move(runners), stop_wait::work_done);
 }
 
 void worker::set_tasks_target_state(const std::string& name, storage::target_state state) {

@@ -79,24 +79,36 @@ class redis_pipeline {
   std::size_t count_ = 0;
 };
 
+// What a connector needs from Redis, whatever the topology: send a pipeline, get its replies
+// in order. redis_connection talks to one server; a cluster client routes each command to the
+// master that owns its key's slot. Replies that are errors are returned, not thrown (callers
+// decide what a command error means); I/O problems throw redis_io_error (retriable).
+class redis_client {
+ public:
+  virtual ~redis_client() = default;
+  // Connects now (the first execute() would otherwise); throws redis_io_error.
+  virtual void connect() = 0;
+  virtual std::vector<redis_reply> execute(const redis_pipeline& pipeline) = 0;
+  // Convenience for one command.
+  redis_reply command(std::initializer_list<std::string_view> args);
+  virtual void close() = 0;
+};
+
 // One blocking connection to one Redis server, used by one thread at a time.
 // Connects lazily; any I/O error or timeout closes it (the next call reconnects) and throws
 // redis_io_error. Every call has a deadline of endpoint.timeout.
-class redis_connection {
+class redis_connection final : public redis_client {
  public:
   explicit redis_connection(redis_endpoint endpoint);
-  ~redis_connection();
+  ~redis_connection() override;
   redis_connection(const redis_connection&) = delete;
   redis_connection& operator=(const redis_connection&) = delete;
 
-  // Sends every command of the pipeline and returns their replies in order. Error replies are
-  // returned, not thrown: callers decide what a command error means.
-  std::vector<redis_reply> execute(const redis_pipeline& pipeline);
-  // Convenience for one command.
-  redis_reply command(std::initializer_list<std::string_view> args);
+  std::vector<redis_reply> execute(const redis_pipeline& pipeline) override;
+  using redis_client::command;
 
-  void connect();
-  void close();
+  void connect() override;
+  void close() override;
   bool connected() const { return fd_ >= 0; }
   const redis_endpoint& endpoint() const { return endpoint_; }
 
@@ -109,5 +121,8 @@ class redis_connection {
   int fd_ = -1;
   redisReader* reader_ = nullptr;
 };
+
+// A client for the endpoint's topology: one server, or a Redis Cluster when endpoint.cluster.
+std::unique_ptr<redis_client> make_redis_client(const redis_endpoint& endpoint);
 
 }  // namespace ferry::clients

@@ -14,6 +14,7 @@ struct redis_endpoint {
   std::string password;
   int database = 0;
   std::chrono::milliseconds timeout{60000};  // per command batch and per connect
+  bool cluster = false;                      // host:port is one seed node of a Redis Cluster
 
   // Throws std::invalid_argument with a readable message on a malformed URI.
   static redis_endpoint parse_uri(const std::string& uri);

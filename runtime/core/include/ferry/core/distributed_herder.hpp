@@ -95,6 +95,9 @@ class distributed_herder final : public herder_base {
   slot_placement placement_;
   std::set<int> owned_slots_;
   bool assigned_ = false;  // the group gave this worker its first assignment
+  // Between a revocation and the next assignment: every task here is held (not reading), so a
+  // task that moves cannot read on its old and its new worker at once.
+  bool rebalancing_ = false;
   std::atomic<bool> config_read_{false};
   std::atomic<bool> reconcile_pending_{false};
   std::atomic<std::uint64_t> creates_{0};  // numbers this worker's create tokens

@@ -44,7 +44,15 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
   void request_stop();
   // True when the thread finished within the timeout.
   bool wait_stopped(std::chrono::milliseconds timeout);
+  // True when the task stopped working within the timeout: it reads and writes nothing more,
+  // though its thread may still be closing clients (a sink's consumer leaving its group).
+  bool wait_work_done(std::chrono::milliseconds timeout);
   void set_target_state(storage::target_state s);
+  // Held: the task reads nothing new (a source does not poll, a sink's partitions are paused)
+  // but keeps delivering and committing what it has, and its status does not change. The
+  // distributed herder holds every task while the group rebalances, so a task that moves never
+  // reads on two workers at once.
+  void set_held(bool held) { held_.store(held, std::memory_order_relaxed); }
 
   const std::string& connector() const { return connector_; }
   int task() const { return task_; }
@@ -54,7 +62,11 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
 
   bool stop_requested() const { return stop_requested_.load(std::memory_order_relaxed); }
   storage::target_state target_state() const { return target_.load(); }
+  bool held() const { return held_.load(std::memory_order_relaxed); }
   void report(storage::connector_state state, const std::string& trace = {});
+  // Says the task will read and write nothing more (see wait_work_done); the thread's end
+  // says so too.
+  void work_done();
   // Sleeps up to `d`, returning early on a stop request.
   void pause_for(std::chrono::milliseconds d);
   // Reports a topic this task used to the status store, once (KIP-558 active topics).
@@ -89,9 +101,11 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
   std::uint64_t topics_generation_ = 0;
   std::atomic<bool> stop_requested_{false};
   std::atomic<storage::target_state> target_;
+  std::atomic<bool> held_{false};
   std::mutex mutex_;
   std::condition_variable cv_;
   bool done_ = false;
+  bool work_done_ = false;
 };
 
 }  // namespace ferry::core

@@ -42,22 +42,30 @@ class worker {
                   storage::target_state state);
   void stop_task(const std::string& name, int task);
   void stop_tasks(const std::string& name);
-  // Stops these tasks together: every one is asked at once, then all are waited for.
+  // Stops these tasks together: every one is asked at once, then all are waited for until
+  // each has stopped working (task_runner::wait_work_done) — enough before another worker
+  // takes them over; a sink's consumer may still be leaving its group afterwards.
   void stop_tasks(const std::vector<std::pair<std::string, int>>& tasks);
   void set_tasks_target_state(const std::string& name, storage::target_state state);
   std::vector<int> running_tasks(const std::string& name) const;
+  // Holds (or releases) every task, and those started while held (task_runner::set_held).
+  // Safe from any thread.
+  void hold_tasks(bool held);
 
   // Stops everything at once and waits for all of it together.
   void stop_all();
 
  private:
-  void stop_runners(std::vector<std::shared_ptr<task_runner>> runners);
+  enum class stop_wait { exit, work_done };
+  void stop_runners(std::vector<std::shared_ptr<task_runner>> runners,
+                    stop_wait until = stop_wait::exit);
 
   task_environment env_;
   std::string worker_id_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<connector_runner>> connectors_;
   std::map<std::pair<std::string, int>, std::shared_ptr<task_runner>> tasks_;
+  bool held_ = false;
 };
 
 }  // namespace ferry::core

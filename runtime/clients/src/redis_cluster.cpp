@@ -1,0 +1,1 @@
+// Redis Cluster client: routes each command to the master owning its key's slot (in progress).
