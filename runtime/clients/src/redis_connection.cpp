@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
 
 namespace ferry::clients {
 
@@ -204,13 +203,6 @@ std::vector<redis_reply> redis_connection::roundtrip(const std::string& out, std
     }
   }
   return result;
-}
-
-std::unique_ptr<redis_client> make_redis_client(const redis_endpoint& endpoint) {
-  if (endpoint.cluster) {
-    throw std::invalid_argument("Redis Cluster is not supported by this version");
-  }
-  return std::make_unique<redis_connection>(endpoint);
 }
 
 }  // namespace ferry::clients
