@@ -1,5 +1,6 @@
 # One helper declares every module library, so the dependency direction is written down once:
-#   api <- clients <- storage <- core <- rest <- app;  connectors -> api + clients.
+#   api <- clients <- storage <- core <- rest <- app;  api <- transforms <- core;
+#   connectors -> api + clients.
 # -Wno-maybe-uninitialized, -Wno-restrict: GCC 12 false positives inside nlohmann::json (-O2)
 # and std::string operator+ (-O3, GCC bug 105329).
 set(FERRY_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)

@@ -1,0 +1,1 @@
+// The transformation chain of a connector (in progress).
