@@ -47,7 +47,10 @@ void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
       log::warn(k_log, "Commit on revocation failed: ", e.what());
     }
     if (sink_) sink_->close(tps);
-    for (const auto& tp : tps) current_.erase(tp);
+    for (const auto& tp : tps) {
+      current_.erase(tp);
+      skipped_.erase(tp);
+    }
     assignment_.clear();
     rd_kafka_assign(consumer_, nullptr);
     log::info(k_log, "Revoked ", tps.size(), " partition(s)");
@@ -57,6 +60,8 @@ void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
 void sink_task_runner::commit(bool sync) {
   commit_requested_ = false;
   if (current_.empty() || !sink_) return;
+  // Offsets may pass skipped records only once the dead letter queue has them.
+  if (errors_) errors_->flush(env_.worker->offset_flush_timeout);
   auto offsets = sink_->pre_commit(current_);
   if (offsets.empty()) return;
   clients::topic_partition_list list(
@@ -139,9 +144,30 @@ void sink_task_runner::run() {
   consumer_ = nullptr;
 }
 
+void sink_task_runner::skip_errant(error_stage stage, const rd_kafka_message_t* msg,
+                                   const rd_kafka_headers_t* headers, std::int64_t timestamp_ms,
+                                   const std::exception& error) {
+  auto bytes = [](const void* p, std::size_t n) -> std::optional<std::string_view> {
+    if (!p) return std::nullopt;
+    return std::string_view(static_cast<const char*>(p), n);
+  };
+  errant_record record{.topic = rd_kafka_topic_name(msg->rkt),
+                       .partition = msg->partition,
+                       .offset = msg->offset,
+                       .timestamp_ms = timestamp_ms,
+                       .key = bytes(msg->key, msg->key_len),
+                       .value = bytes(msg->payload, msg->len),
+                       .headers = headers};
+  errors_->handle(stage, converter_class(stage == error_stage::key_converter), record, error);
+  skipped_[{std::string(record.topic), msg->partition}] = msg->offset + 1;
+}
+
 void sink_task_runner::consume(api::sink_task& task) {
   auto key_converter = make_task_converter(true);
   auto value_converter = make_task_converter(false);
+  errors_ =
+      std::make_unique<error_handler>(error_policy::from(connector_config_), connector_, task_,
+                                      env_.worker->producer_config(), env_.worker->admin_config());
 
   auto topics = api::split_list(task_config_.count("topics") ? task_config_.at("topics") : "");
   std::string regex = task_config_.count("topics.regex") ? task_config_.at("topics.regex") : "";
@@ -199,18 +225,26 @@ void sink_task_runner::consume(api::sink_task& task) {
         record_active_topic(r.topic);
         r.partition = msg->partition;
         r.offset = msg->offset;
-        auto k =
-            key_converter->to_connect(r.topic, static_cast<const char*>(msg->key), msg->key_len);
-        r.key = std::move(k.value);
-        r.key_schema = std::move(k.schema);
-        auto v =
-            value_converter->to_connect(r.topic, static_cast<const char*>(msg->payload), msg->len);
-        r.value = std::move(v.value);
-        r.value_schema = std::move(v.schema);
         rd_kafka_timestamp_type_t tstype;
         r.timestamp_ms = rd_kafka_message_timestamp(msg.get(), &tstype);
         rd_kafka_headers_t* hdrs = nullptr;
-        if (rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        bool has_headers = rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR;
+        auto stage = error_stage::key_converter;
+        try {
+          auto k =
+              key_converter->to_connect(r.topic, static_cast<const char*>(msg->key), msg->key_len);
+          r.key = std::move(k.value);
+          r.key_schema = std::move(k.schema);
+          stage = error_stage::value_converter;
+          auto v = value_converter->to_connect(r.topic, static_cast<const char*>(msg->payload),
+                                               msg->len);
+          r.value = std::move(v.value);
+          r.value_schema = std::move(v.schema);
+        } catch (const std::exception& e) {
+          skip_errant(stage, msg.get(), has_headers ? hdrs : nullptr, r.timestamp_ms, e);
+          continue;
+        }
+        if (has_headers) {
           const char* name;
           const void* val;
           size_t size;
@@ -253,6 +287,13 @@ void sink_task_runner::consume(api::sink_task& task) {
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
         continue;
       }
+    }
+    if (!retrying && !skipped_.empty()) {  // everything before them is in Redis now
+      for (const auto& [tp, next] : skipped_) {
+        auto& c = current_[tp];
+        c = std::max(c, next);
+      }
+      skipped_.clear();
     }
     if (commit_requested_ || clock::now() >= next_commit) {
       commit(false);

@@ -6,6 +6,7 @@
 
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/kafka_client.hpp"
+#include "ferry/core/error_handling.hpp"
 #include "ferry/core/log.hpp"
 #include "ferry/core/submitted_records.hpp"
 
@@ -21,6 +22,7 @@ using clock = std::chrono::steady_clock;
 // inside rd_kafka_poll()/rd_kafka_flush().
 struct delivery_state {
   submitted_records* submitted = nullptr;
+  error_handler* errors = nullptr;
   api::source_task* task = nullptr;
   std::string first_error;
   std::size_t delivered = 0;
@@ -29,7 +31,26 @@ struct delivery_state {
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* state = static_cast<delivery_state*>(opaque);
   auto* entry = static_cast<submitted_records::entry*>(msg->_private);
-  if (msg->err) {
+  if (msg->err && state->errors->policy().tolerate_all) {
+    // errors.tolerance=all covers what Kafka refused, as in Kafka Connect: log it, count it,
+    // and let its offset pass.
+    try {
+      auto* payload = static_cast<const char*>(msg->payload);
+      auto* key = static_cast<const char*>(msg->key);
+      state->errors->handle(
+          error_stage::kafka_produce, "producer",
+          {.topic = rd_kafka_topic_name(msg->rkt),
+           .partition = msg->partition,
+           .key = key ? std::optional<std::string_view>(std::string_view(key, msg->key_len))
+                      : std::nullopt,
+           .value = payload ? std::optional<std::string_view>(std::string_view(payload, msg->len))
+                            : std::nullopt},
+          api::connect_error(rd_kafka_err2str(msg->err)));
+    } catch (const std::exception& e) {
+      if (state->first_error.empty()) state->first_error = e.what();
+      return;
+    }
+  } else if (msg->err) {
     if (state->first_error.empty()) {
       state->first_error = "Kafka refused a record for topic " +
                            std::string(rd_kafka_topic_name(msg->rkt)) + ": " +
@@ -99,7 +120,11 @@ void source_task_runner::run() {
   log::info(k_log, "Source task started");
 
   submitted_records submitted;
+  auto policy = error_policy::from(connector_config_);
+  policy.dlq_topic.clear();  // a sink-only setting, as in Kafka Connect
+  error_handler errors(std::move(policy), connector_, task_, {}, {});
   delivery.submitted = &submitted;
+  delivery.errors = &errors;
   delivery.task = task.get();
   auto commit_offsets = [&] {
     auto offsets = submitted.take_committable();
@@ -147,8 +172,19 @@ void source_task_runner::run() {
       }
       if (!records.empty()) refresh_topic_tracking();
       for (auto& r : records) {
-        auto key = key_converter->from_connect(r.topic, r.key, r.key_schema.get());
-        auto value = value_converter->from_connect(r.topic, r.value, r.value_schema.get());
+        std::optional<std::string> key, value;
+        auto stage = error_stage::key_converter;
+        try {
+          key = key_converter->from_connect(r.topic, r.key, r.key_schema.get());
+          stage = error_stage::value_converter;
+          value = value_converter->from_connect(r.topic, r.value, r.value_schema.get());
+        } catch (const std::exception& e) {
+          errors.handle(stage, converter_class(stage == error_stage::key_converter),
+                        {.topic = r.topic, .partition = r.partition.value_or(-1)}, e);
+          // Skipped: its offset counts as delivered, in order with the records around it.
+          submitted.ack(submitted.submit(std::move(r)));
+          continue;
+        }
         rd_kafka_headers_t* headers = nullptr;
         if (!r.headers.empty()) {
           headers = rd_kafka_headers_new(r.headers.size());

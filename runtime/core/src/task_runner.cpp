@@ -76,6 +76,16 @@ void task_runner::request_stop() {
   cv_.notify_all();
 }
 
+std::string task_runner::converter_class(bool is_key) const {
+  const std::string key = is_key ? "key.converter" : "value.converter";
+  if (auto it = connector_config_.find(key); it != connector_config_.end() && !it->second.empty()) {
+    return it->second;
+  }
+  auto wit = env_.worker->raw.find(key);
+  return wit != env_.worker->raw.end() ? wit->second
+                                       : "org.apache.kafka.connect.json.JsonConverter";
+}
+
 std::unique_ptr<converter> task_runner::make_task_converter(bool is_key) const {
   const std::string key = is_key ? "key.converter" : "value.converter";
   auto it = connector_config_.find(key);
@@ -87,10 +97,7 @@ std::unique_ptr<converter> task_runner::make_task_converter(bool is_key) const {
     }
     return make_converter(it->second, settings, is_key);
   }
-  auto wit = env_.worker->raw.find(key);
-  std::string cls =
-      wit != env_.worker->raw.end() ? wit->second : "org.apache.kafka.connect.json.JsonConverter";
-  return make_converter(cls, env_.worker->with_prefix(key + "."), is_key);
+  return make_converter(converter_class(is_key), env_.worker->with_prefix(key + "."), is_key);
 }
 
 clients::kafka_conf task_runner::make_client_conf(const clients::client_config& config,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ferry/api/connector.hpp"
+#include "ferry/core/error_handling.hpp"
 #include "ferry/core/task_runner.hpp"
 
 namespace ferry::core {
@@ -14,7 +15,9 @@ namespace ferry::core {
 // committed only for what pre_commit() returns, after put() succeeded, every
 // offset.flush.interval.ms, on request, on partition revocation and at shutdown.
 // A retriable error from put() pauses the partitions and redelivers the same batch after a
-// backoff: nothing is skipped.
+// backoff: nothing is skipped. A record that cannot be converted follows errors.tolerance:
+// the task fails (none), or the record is skipped — logged, sent to the dead letter queue —
+// and its offset committed once the dead letter queue acknowledged it (all).
 class sink_task_runner final : public task_runner, private api::sink_task_context {
  public:
   using task_runner::task_runner;
@@ -31,12 +34,18 @@ class sink_task_runner final : public task_runner, private api::sink_task_contex
   void consume(api::sink_task& task);  // the loop, until a stop request or an exception
   void handle_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void commit(bool sync);
+  // Applies the error policy to a record the converters refused (throws unless tolerated).
+  void skip_errant(error_stage stage, const rd_kafka_message_t* msg,
+                   const rd_kafka_headers_t* headers, std::int64_t timestamp_ms,
+                   const std::exception& error);
   void set_paused(bool paused);
 
   rd_kafka_t* consumer_ = nullptr;
   api::sink_task* sink_ = nullptr;
   std::vector<api::topic_partition> assignment_;
   api::offset_map current_;  // next offset per partition, for records put() accepted
+  api::offset_map skipped_;  // next offset past records skipped by the error policy
+  std::unique_ptr<error_handler> errors_;
   bool commit_requested_ = false;
   bool paused_ = false;
 };

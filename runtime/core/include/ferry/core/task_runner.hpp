@@ -78,6 +78,7 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
   void refresh_topic_tracking();
   // The connector's key.converter / value.converter when set, else the worker's.
   std::unique_ptr<converter> make_task_converter(bool is_key) const;
+  std::string converter_class(bool is_key) const;  // the class make_task_converter() uses
   // A librdkafka config; settings librdkafka does not know are logged and skipped.
   clients::kafka_conf make_client_conf(const clients::client_config& config,
                                        const char* role) const;

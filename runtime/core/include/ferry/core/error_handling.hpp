@@ -1,0 +1,104 @@
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ferry/api/config_def.hpp"
+#include "ferry/clients/kafka_client.hpp"
+
+namespace ferry::core {
+
+// Kafka Connect's error stages (KIP-298), named as in its logs and dead letter queue headers.
+enum class error_stage {
+  key_converter,
+  value_converter,
+  header_converter,
+  transformation,
+  kafka_produce
+};
+const char* stage_name(error_stage s);  // "VALUE_CONVERTER", ...
+
+// A connector's errors.* settings (Kafka's ConnectorConfig / SinkConnectorConfig keys).
+struct error_policy {
+  bool tolerate_all = false;  // errors.tolerance=all
+  std::chrono::milliseconds retry_timeout{0};
+  std::chrono::milliseconds retry_delay_max{60000};
+  bool log = false;  // errors.log.enable
+  bool log_include_messages = false;
+  std::string dlq_topic;  // errors.deadletterqueue.topic.name (sinks only)
+  int dlq_replication_factor = 3;
+  bool dlq_context_headers = false;
+
+  // Throws api::config_error naming the key on a bad value.
+  static error_policy from(const api::config_map& connector_config);
+};
+
+// How a failed record looked in Kafka: the consumed message of a sink, or what a source was
+// about to produce (offset -1). Views; valid during handle().
+struct errant_record {
+  std::string_view topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::int64_t timestamp_ms = -1;
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;
+  const rd_kafka_headers_t* headers = nullptr;  // copied into the dead letter record
+};
+
+// Applies a connector's error policy to records that failed in conversion, transformation or
+// (sources) production. One per task, used by the task's thread only; the counters may be
+// read from any thread.
+class error_handler {
+ public:
+  // `producer_config` is the worker's producer config (for the dead letter queue), `admin` its
+  // admin config (to create the dead letter topic when missing).
+  error_handler(error_policy policy, std::string connector, int task,
+                clients::client_config producer_config, clients::client_config admin);
+  ~error_handler();
+  error_handler(const error_handler&) = delete;
+  error_handler& operator=(const error_handler&) = delete;
+
+  const error_policy& policy() const { return policy_; }
+
+  // A record failed at `stage` in `cls` (the converter's or transform's class). With
+  // errors.tolerance=none this throws api::connect_error ("Tolerance exceeded in error
+  // handler"), which fails the task. With all it logs the failure (errors.log.enable), sends the
+  // record to the dead letter queue when one is set, counts it, and returns: the caller skips
+  // the record.
+  void handle(error_stage stage, std::string_view cls, const errant_record& record,
+              const std::exception& error);
+
+  // Waits until Kafka acknowledged every dead letter record reported so far; throws
+  // api::connect_error when one was refused or the wait exceeds `timeout`, so a sink never
+  // commits past a record that neither reached Redis nor the dead letter queue.
+  void flush(std::chrono::milliseconds timeout);
+
+  std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  std::uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }
+  std::uint64_t dead_lettered() const { return dead_lettered_.load(std::memory_order_relaxed); }
+
+ private:
+  void send_to_dead_letter_queue(error_stage stage, std::string_view cls,
+                                 const errant_record& record, const std::exception& error);
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
+
+  error_policy policy_;
+  std::string connector_;
+  int task_;
+  clients::client_config producer_config_;
+  clients::client_config admin_;
+  clients::kafka_handle dlq_;  // created at the first dead letter
+  std::string dlq_error_;      // first refusal, reported by flush()
+  std::atomic<std::uint64_t> errors_{0};
+  std::atomic<std::uint64_t> skipped_{0};
+  std::atomic<std::uint64_t> dead_lettered_{0};
+};
+
+}  // namespace ferry::core

@@ -1,0 +1,234 @@
+#include "ferry/core/error_handling.hpp"
+
+#include "ferry/api/errors.hpp"
+#include "ferry/clients/topic_admin.hpp"
+#include "ferry/core/log.hpp"
+
+namespace ferry::core {
+
+namespace {
+
+constexpr const char* k_log = "errors";
+
+const std::string& get(const api::config_map& config, const std::string& key,
+                       const std::string& fallback) {
+  auto it = config.find(key);
+  return it == config.end() || it->second.empty() ? fallback : it->second;
+}
+
+std::int64_t get_long(const api::config_map& config, const std::string& key, std::int64_t fallback,
+                      std::int64_t min) {
+  auto text = api::trim(get(config, key, std::to_string(fallback)));
+  std::size_t used = 0;
+  std::int64_t v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || v < min) {
+    throw api::config_error("Invalid value " + text + " for configuration " + key +
+                            ": must be a number of at least " + std::to_string(min));
+  }
+  return v;
+}
+
+bool get_bool(const api::config_map& config, const std::string& key) {
+  auto text = get(config, key, "false");
+  auto v = api::parse_bool(text);
+  if (!v) {
+    throw api::config_error("Invalid value " + text + " for configuration " + key +
+                            ": Expected value to be either true or false");
+  }
+  return *v;
+}
+
+// Kafka's exception classes, for the dead letter headers a Java consumer may match on.
+const char* exception_class(const std::exception& e) {
+  if (dynamic_cast<const api::data_error*>(&e)) {
+    return "org.apache.kafka.connect.errors.DataException";
+  }
+  if (dynamic_cast<const api::config_error*>(&e)) {
+    return "org.apache.kafka.common.config.ConfigException";
+  }
+  if (dynamic_cast<const api::retriable_error*>(&e)) {
+    return "org.apache.kafka.connect.errors.RetriableException";
+  }
+  return "org.apache.kafka.connect.errors.ConnectException";
+}
+
+std::string describe(const errant_record& r, bool with_messages) {
+  std::string out = "{topic='" + std::string(r.topic) + "'";
+  if (r.partition >= 0) out += ", partition=" + std::to_string(r.partition);
+  if (r.offset >= 0) out += ", offset=" + std::to_string(r.offset);
+  if (r.timestamp_ms >= 0) out += ", timestamp=" + std::to_string(r.timestamp_ms);
+  if (with_messages) {
+    out += ", key=" + (r.key ? std::string(*r.key) : std::string("null"));
+    out += ", value=" + (r.value ? std::string(*r.value) : std::string("null"));
+  }
+  return out + "}";
+}
+
+void add_header(rd_kafka_headers_t* h, const char* name, const std::string& value) {
+  rd_kafka_header_add(h, name, -1, value.data(), static_cast<ssize_t>(value.size()));
+}
+
+}  // namespace
+
+const char* stage_name(error_stage s) {
+  switch (s) {
+    case error_stage::key_converter:
+      return "KEY_CONVERTER";
+    case error_stage::value_converter:
+      return "VALUE_CONVERTER";
+    case error_stage::header_converter:
+      return "HEADER_CONVERTER";
+    case error_stage::transformation:
+      return "TRANSFORMATION";
+    case error_stage::kafka_produce:
+      return "KAFKA_PRODUCE";
+  }
+  return "UNKNOWN";
+}
+
+error_policy error_policy::from(const api::config_map& config) {
+  error_policy p;
+  auto tolerance = api::trim(get(config, "errors.tolerance", "none"));
+  for (auto& c : tolerance) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (tolerance == "all") {
+    p.tolerate_all = true;
+  } else if (tolerance != "none") {
+    throw api::config_error("Invalid value " + tolerance +
+                            " for configuration errors.tolerance: String must be one of: "
+                            "none, all");
+  }
+  auto retry = get_long(config, "errors.retry.timeout", 0, -1);
+  p.retry_timeout = std::chrono::milliseconds(retry);
+  p.retry_delay_max =
+      std::chrono::milliseconds(get_long(config, "errors.retry.delay.max.ms", 60000, 1));
+  p.log = get_bool(config, "errors.log.enable");
+  p.log_include_messages = get_bool(config, "errors.log.include.messages");
+  p.dlq_topic = api::trim(get(config, "errors.deadletterqueue.topic.name", ""));
+  p.dlq_replication_factor =
+      static_cast<int>(get_long(config, "errors.deadletterqueue.topic.replication.factor", 3, -1));
+  p.dlq_context_headers = get_bool(config, "errors.deadletterqueue.context.headers.enable");
+  return p;
+}
+
+error_handler::error_handler(error_policy policy, std::string connector, int task,
+                             clients::client_config producer_config, clients::client_config admin)
+    : policy_(std::move(policy)),
+      connector_(std::move(connector)),
+      task_(task),
+      producer_config_(std::move(producer_config)),
+      admin_(std::move(admin)) {}
+
+error_handler::~error_handler() {
+  if (dlq_) rd_kafka_flush(dlq_.get(), 5000);
+}
+
+void error_handler::handle(error_stage stage, std::string_view cls, const errant_record& record,
+                           const std::exception& error) {
+  errors_.fetch_add(1, std::memory_order_relaxed);
+  const char* what = record.offset >= 0 ? "consumed record" : "source record";
+  if (!policy_.tolerate_all) {
+    throw api::connect_error("Tolerance exceeded in error handler: stage " +
+                             std::string(stage_name(stage)) + " with class '" + std::string(cls) +
+                             "' failed on the " + what + " " + describe(record, false) + ": " +
+                             error.what());
+  }
+  if (policy_.log) {
+    log::error(k_log, "Error encountered in task ", connector_, "-", task_, ". Executing stage '",
+               stage_name(stage), "' with class '", cls, "', where ", what, " is ",
+               describe(record, policy_.log_include_messages), ": ", exception_class(error), ": ",
+               error.what());
+  }
+  if (!policy_.dlq_topic.empty()) send_to_dead_letter_queue(stage, cls, record, error);
+  skipped_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void error_handler::send_to_dead_letter_queue(error_stage stage, std::string_view cls,
+                                              const errant_record& record,
+                                              const std::exception& error) {
+  if (!dlq_) {
+    auto admin = admin_;
+    clients::ensure_topic(admin,
+                          {.name = policy_.dlq_topic,
+                           .partitions = 1,
+                           .replication_factor = policy_.dlq_replication_factor,
+                           .configs = {}},
+                          std::chrono::seconds(30), [](const std::string& warning) {
+                            log::warn(k_log, "Dead letter queue topic: ", warning);
+                          });
+    auto config = producer_config_;
+    config["acks"] = "all";
+    config.try_emplace("enable.idempotence", "true");
+    config["client.id"] = "connector-dlq-producer-" + connector_ + "-" + std::to_string(task_);
+    std::vector<std::string> ignored;
+    auto conf = clients::make_kafka_conf(config, &ignored);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &error_handler::on_delivery);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    dlq_ = clients::make_producer(std::move(conf));
+  }
+  rd_kafka_headers_t* headers =
+      record.headers ? rd_kafka_headers_copy(record.headers) : rd_kafka_headers_new(10);
+  if (policy_.dlq_context_headers) {
+    add_header(headers, "__connect.errors.topic", std::string(record.topic));
+    add_header(headers, "__connect.errors.partition", std::to_string(record.partition));
+    add_header(headers, "__connect.errors.offset", std::to_string(record.offset));
+    add_header(headers, "__connect.errors.connector.name", connector_);
+    add_header(headers, "__connect.errors.task.id", std::to_string(task_));
+    add_header(headers, "__connect.errors.stage", stage_name(stage));
+    add_header(headers, "__connect.errors.class.name", std::string(cls));
+    add_header(headers, "__connect.errors.exception.class.name", exception_class(error));
+    add_header(headers, "__connect.errors.exception.message", error.what());
+    add_header(headers, "__connect.errors.exception.stacktrace",
+               std::string(exception_class(error)) + ": " + error.what());
+  }
+  const char* key = record.key ? record.key->data() : nullptr;
+  std::size_t key_len = record.key ? record.key->size() : 0;
+  char* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
+  std::size_t value_len = record.value ? record.value->size() : 0;
+  for (;;) {
+    auto err = rd_kafka_producev(dlq_.get(), RD_KAFKA_V_TOPIC(policy_.dlq_topic.c_str()),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+                                 RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(dlq_.get(), 50);
+      continue;
+    }
+    if (err) {
+      rd_kafka_headers_destroy(headers);
+      throw api::connect_error("Cannot send a record to the dead letter queue " +
+                               policy_.dlq_topic + ": " + rd_kafka_err2str(err));
+    }
+    break;
+  }
+  rd_kafka_poll(dlq_.get(), 0);
+}
+
+void error_handler::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* self = static_cast<error_handler*>(opaque);
+  if (msg->err) {
+    if (self->dlq_error_.empty()) {
+      self->dlq_error_ = "Kafka refused a record for the dead letter queue " +
+                         self->policy_.dlq_topic + ": " + rd_kafka_err2str(msg->err);
+    }
+    return;
+  }
+  self->dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void error_handler::flush(std::chrono::milliseconds timeout) {
+  if (!dlq_) return;
+  auto err = rd_kafka_flush(dlq_.get(), static_cast<int>(timeout.count()));
+  if (!dlq_error_.empty()) throw api::connect_error(dlq_error_);
+  if (err) {
+    throw api::connect_error("The dead letter queue " + policy_.dlq_topic +
+                             " did not acknowledge its records within " +
+                             std::to_string(timeout.count()) + " ms");
+  }
+}
+
+}  // namespace ferry::core
