@@ -87,7 +87,7 @@ std::optional<std::string> parse_spec(const std::string& value, cast_spec& out) 
     }
   }
   if (out.whole && items.size() > 1) {
-    return "Cast transformations that specify a type to cast the entire value to may ony specify "
+    return "Cast transformations that specify a type to cast the entire value to may only specify "
            "a single cast in their spec";
   }
   return std::nullopt;
@@ -374,7 +374,8 @@ json mask_replacement(const json& v, const json* schema, const std::string& repl
 
 class mask_field final : public transformation {
  public:
-  mask_field(const plugin_config& c, side s) : side_(s) {
+  mask_field(const plugin_config& c, side s)
+      : side_(s), replace_null_(c.values().get_bool("replace.null.with.default")) {
     for (auto& f : c.values().get_list("fields")) fields_.insert(f);
     if (c.values().has("replacement")) {
       // Kafka's default is null; an explicit value must not be empty (ConfigDef.NonEmptyString).
@@ -386,7 +387,6 @@ class mask_field final : public transformation {
 
   bool apply(connect_record& r) override {
     json& v = operating_value(r, side_);
-    if (v.is_null()) return true;
     const auto& schema = operating_schema(r, side_);
     if (!schema) {
       require_map(v, purpose);
@@ -401,12 +401,13 @@ class mask_field final : public transformation {
       return true;
     }
     require_struct(v, schema, purpose);
+    json out = json::object();
     for (const auto& f : schema_fields(*schema)) {
       const auto& name = f["field"].get_ref<const std::string&>();
-      if (!fields_.count(name)) continue;
-      auto it = v.find(name);
-      if (it != v.end()) *it = masked(*it, &f);
+      json fv = field_value(v, f, replace_null_);
+      out[name] = fields_.count(name) ? masked(fv, &f) : std::move(fv);
     }
+    v = std::move(out);
     return true;
   }
 
@@ -422,6 +423,7 @@ class mask_field final : public transformation {
   }
 
   side side_;
+  bool replace_null_;
   std::set<std::string> fields_;
   std::optional<std::string> replacement_;
 };
@@ -466,7 +468,8 @@ void register_value_transforms(std::vector<plugin_info>& out) {
                .default_value = "",
                .importance = api::importance_level::low,
                .doc = "Custom value replacement, that will be applied to all 'fields' values "
-                      "(numeric or non-empty string values only)."});
+                      "(numeric or non-empty string values only)."})
+      .define(replace_null_with_default_key());
   add_keyed_transformation(
       out, transforms_package + "MaskField",
       "Mask specified fields with a valid null value for the field type (i.e. 0, false, empty "

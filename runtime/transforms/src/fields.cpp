@@ -12,36 +12,66 @@ using api::data_error;
 
 // --- ExtractField ---
 
-// field.syntax.version=V2 paths: dots separate levels; a `quoted.name` in backticks keeps its dots.
-std::vector<std::string> split_path(const std::string& path, bool v2) {
-  if (!v2) return {path};
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    char c = path[i];
-    if (c == '`' && !quoted && cur.empty()) {
-      quoted = true;
-    } else if (c == '`' && quoted && (i + 1 == path.size() || path[i + 1] == '.')) {
-      quoted = false;
-    } else if (c == '.' && !quoted) {
-      out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur += c;
+// field.syntax.version=V2 paths (KIP-821): dots separate steps; a step in backticks may hold
+// dots; its closing backtick is the one followed by a dot (or the end), and \` before a dot
+// keeps a backtick in the name. Returns the error for an unclosed backtick.
+std::optional<std::string> split_path_v2(const std::string& path, std::vector<std::string>& steps) {
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] != '`') {
+      auto dot = path.find('.', i);
+      steps.push_back(path.substr(i, dot == std::string::npos ? std::string::npos : dot - i));
+      if (dot == std::string::npos) break;
+      i = dot + 1;
+      continue;
+    }
+    const std::size_t opened = i;
+    std::string step;
+    std::size_t start = ++i;
+    while (true) {
+      auto close = path.find('`', i);
+      if (close == std::string::npos || (close + 1 == path.size() && path[close - 1] == '\\')) {
+        return "Incomplete backtick pair in path: [" + path +
+               "], consider adding a backslash before backtick at position " +
+               std::to_string(opened) + " to escape it";
+      }
+      const bool escaped = path[close - 1] == '\\';
+      if (close + 1 == path.size()) {
+        step.append(path, start, close - start);
+        steps.push_back(std::move(step));
+        i = close + 1;
+        break;
+      }
+      if (path[close + 1] != '.') {
+        i = close + 1;
+        continue;
+      }
+      if (escaped) {
+        step.append(path, start, close - 1 - start);
+        step += '`';
+        i = start = close + 1;
+        continue;
+      }
+      step.append(path, start, close - start);
+      steps.push_back(std::move(step));
+      i = close + 2;
+      break;
     }
   }
-  out.push_back(std::move(cur));
-  return out;
+  if (!path.empty() && path.back() == '.') steps.emplace_back();
+  return std::nullopt;
 }
 
 class extract_field final : public transformation {
  public:
   extract_field(const plugin_config& c, side s)
       : side_(s), replace_null_(c.values().get_bool("replace.null.with.default")) {
-    auto field = c.values().get_string("field");
-    path_ = split_path(field, c.values().get_string("field.syntax.version") == "V2");
-    field_ = field;
+    field_ = c.values().get_string("field");
+    if (c.values().get_string("field.syntax.version") == "V2") {
+      if (auto e = split_path_v2(field_, path_)) c.fail("field", field_, *e);
+    } else {
+      path_.push_back(field_);
+    }
   }
 
   bool apply(connect_record& r) override {
@@ -243,8 +273,14 @@ class insert_field final : public transformation {
     offset_ = parse_insert(c.values().get_string("offset.field"));
     timestamp_ = parse_insert(c.values().get_string("timestamp.field"));
     static_ = parse_insert(c.values().get_string("static.field"));
-    auto sv = c.values().get_string("static.value");
-    if (!sv.empty()) static_value_ = sv;
+    // Kafka's defaults are null; an empty text counts as not set.
+    if (c.values().has("static.value")) static_value_ = c.values().get_string("static.value");
+    if (!topic_ && !partition_ && !offset_ && !timestamp_ && !static_) {
+      c.fail("No field insertion configured");
+    }
+    if (static_ && !static_value_) {
+      c.fail("static.value", "null", "No value specified for static field: " + static_->name);
+    }
   }
 
   bool apply(connect_record& r) override {
@@ -257,16 +293,22 @@ class insert_field final : public transformation {
     }
     auto& schema = operating_schema(r, side_);
     if (!schema) {
+      // Without a schema, absent metadata adds no field.
       require_map(v, purpose);
-    } else {
-      require_struct(v, schema, purpose);
-      json out = json::object();
-      for (const auto& f : schema_fields(*schema)) {
-        out[f["field"].get<std::string>()] = field_value(v, f, replace_null_);
-      }
-      v = std::move(out);
-      schema = cache_.get(schema, [&](const json& s) { return build_schema(s); });
+      if (topic_) v[topic_->name] = r.topic;
+      if (partition_ && r.partition) v[partition_->name] = *r.partition;
+      if (offset_) v[offset_->name] = *r.kafka_offset;
+      if (timestamp_ && r.timestamp_ms) v[timestamp_->name] = *r.timestamp_ms;
+      if (static_ && static_value_) v[static_->name] = *static_value_;
+      return true;
     }
+    require_struct(v, schema, purpose);
+    json out = json::object();
+    for (const auto& f : schema_fields(*schema)) {
+      out[f["field"].get<std::string>()] = field_value(v, f, replace_null_);
+    }
+    v = std::move(out);
+    schema = cache_.get(schema, [&](const json& s) { return build_schema(s); });
     if (topic_) v[topic_->name] = r.topic;
     if (partition_) v[partition_->name] = r.partition ? json(*r.partition) : json();
     if (offset_) v[offset_->name] = *r.kafka_offset;
@@ -396,7 +438,9 @@ class replace_field final : public transformation {
 
 class value_to_key final : public transformation {
  public:
-  explicit value_to_key(const plugin_config& c) : fields_(c.values().get_list("fields")) {}
+  explicit value_to_key(const plugin_config& c)
+      : fields_(c.values().get_list("fields")),
+        replace_null_(c.values().get_bool("replace.null.with.default")) {}
 
   bool apply(connect_record& r) override {
     json key = json::object();
@@ -421,7 +465,7 @@ class value_to_key final : public transformation {
       return ks;
     });
     for (const auto& f : schema_fields(*key_schema)) {
-      key[f["field"].get<std::string>()] = field_value(r.value, f, true);
+      key[f["field"].get<std::string>()] = field_value(r.value, f, replace_null_);
     }
     r.key = std::move(key);
     r.key_schema = std::move(key_schema);
@@ -431,6 +475,7 @@ class value_to_key final : public transformation {
  private:
   static constexpr std::string_view purpose = "copying fields from value to key";
   std::vector<std::string> fields_;
+  bool replace_null_;
   schema_cache cache_;
 };
 
@@ -544,12 +589,14 @@ void register_field_transforms(std::vector<plugin_info>& out) {
       [](const plugin_config& c, side s) { return std::make_unique<replace_field>(c, s); });
 
   api::config_def v2k_def;
-  v2k_def.define({.name = "fields",
-                  .type = api::config_type::list,
-                  .default_value = std::nullopt,
-                  .importance = api::importance_level::high,
-                  .doc = "Field names on the record value to extract as the record key.",
-                  .validate = non_empty_list()});
+  v2k_def
+      .define({.name = "fields",
+               .type = api::config_type::list,
+               .default_value = std::nullopt,
+               .importance = api::importance_level::high,
+               .doc = "Field names on the record value to extract as the record key.",
+               .validate = non_empty_list()})
+      .define(replace_null_with_default_key());
   add_transformation(
       out, transforms_package + "ValueToKey",
       "Replace the record key with a new key formed from a subset of fields in the record value.",

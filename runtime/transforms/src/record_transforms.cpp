@@ -47,8 +47,8 @@ class header_from final : public transformation {
 
   bool apply(connect_record& r) override {
     json& v = operating_value(r, side_);
-    if (v.is_null()) return true;
     auto& schema = operating_schema(r, side_);
+    const std::string_view purpose = move_ ? "header move" : "header copy";
     if (!schema) {
       require_map(v, purpose);
       for (std::size_t i = 0; i < fields_.size(); ++i) {
@@ -85,8 +85,6 @@ class header_from final : public transformation {
   }
 
  private:
-  static constexpr std::string_view purpose = "header from";
-
   bool is_moved(const std::string& name) const {
     return std::find(fields_.begin(), fields_.end(), name) != fields_.end();
   }
@@ -162,10 +160,12 @@ class set_schema_metadata final : public transformation {
     if (!name.empty()) name_ = name;
     auto version = api::trim(c.values().get_string("schema.version"));
     if (!version.empty()) version_ = *api::parse_long(version);
+    if (!name_ && !version_) c.fail("Neither schema name nor version configured");
   }
 
   bool apply(connect_record& r) override {
     auto& schema = operating_schema(r, side_);
+    if (!schema && operating_value(r, side_).is_null()) return true;
     require_schema(schema, "updating schema metadata");
     schema = cache_.get(schema, [&](const json& s) {
       json ns = s;

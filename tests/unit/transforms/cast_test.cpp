@@ -124,7 +124,7 @@ TEST_SUITE("transforms") {
     CHECK(contains(config_error_of(pkg + "Cast$Value", {{"spec", "a:bytes"}}),
                    "Cast transformation does not support casting to BYTES"));
     CHECK(contains(config_error_of(pkg + "Cast$Value", {{"spec", "int8,a:int16"}}),
-                   "may ony specify a single cast"));
+                   "may only specify a single cast"));
     CHECK(contains(config_error_of(pkg + "Cast$Value", {{"spec", "a:b:c"}}),
                    "Invalid rename mapping: a:b:c"));
     CHECK(config_error_of(pkg + "Cast$Key", {{"spec", "a:INT8, b:Float64"}}).empty());
@@ -158,6 +158,25 @@ TEST_SUITE("transforms") {
     CHECK(k.key == json{{"ssn", ""}, {"age", 40}});
     CHECK(*k.key_schema == s);
     CHECK(k.value == 1);
+
+    // Unlike most transformations, MaskField does not pass tombstones through (as in Kafka).
+    CHECK_THROWS_WITH_AS(chain.apply(schemaless(nullptr)),
+                         "Only Map objects supported in absence of schema for [mask fields], "
+                         "found: null",
+                         data_error);
+  }
+
+  TEST_CASE("MaskField with a schema masks null fields' defaults unless told not to") {
+    json with_default = field("pin", "int32", true);
+    with_default["default"] = 1234;
+    auto s = struct_schema(json::array({with_default, field("other", "string", true)}));
+    auto chain = single(pkg + "MaskField$Value", {{"fields", "pin"}});
+    CHECK(run(chain, with_schema(s, json{{"pin", nullptr}, {"other", "x"}})).value ==
+          json{{"pin", 0}, {"other", "x"}});
+    auto keep = single(pkg + "MaskField$Value",
+                       {{"fields", "pin"}, {"replace.null.with.default", "false"}});
+    CHECK(run(keep, with_schema(s, json{{"pin", nullptr}, {"other", "x"}})).value ==
+          json{{"pin", nullptr}, {"other", "x"}});
   }
 
   TEST_CASE("MaskField replacement is converted to the field's type") {

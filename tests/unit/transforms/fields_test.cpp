@@ -47,6 +47,13 @@ TEST_SUITE("transforms") {
     auto out = run(nested, with_schema(s, json{{"a", {{"b", "x"}}}}));
     CHECK(out.value == "x");
     CHECK((*out.value_schema)["type"] == "string");
+    // Backticks keep dots; \` before a dot keeps a backtick; an unclosed backtick is refused.
+    auto escaped = single(pkg + "ExtractField$Value",
+                          {{"field", "`x\\`.y`.z"}, {"field.syntax.version", "V2"}});
+    CHECK(run(escaped, schemaless(json{{"x`.y", {{"z", 1}}}})).value == 1);
+    CHECK(contains(config_error_of(pkg + "ExtractField$Value",
+                                   {{"field", "`a.b"}, {"field.syntax.version", "V2"}}),
+                   "Incomplete backtick pair in path: [`a.b]"));
     CHECK(contains(config_error_of(pkg + "ExtractField$Value",
                                    {{"field", "a"}, {"field.syntax.version", "V3"}}),
                    "transforms.t.field.syntax.version"));
@@ -123,6 +130,23 @@ TEST_SUITE("transforms") {
     CHECK(*find_field(ns, "p") == field("p", "int32", true));
     CHECK((*find_field(ns, "ts"))["name"] == "org.apache.kafka.connect.data.Timestamp");
     CHECK(*find_field(ns, "src") == field("src", "string", true));
+
+    // Without a schema, absent metadata adds no field; with one, the field is null.
+    auto bare = schemaless(json{{"a", 1}});
+    bare.partition.reset();
+    bare.timestamp_ms.reset();
+    CHECK(run(chain, bare).value == json{{"a", 1}, {"t", "orders"}, {"src", "redis"}});
+    auto bare_schema = with_schema(s, json{{"a", 1}});
+    bare_schema.partition.reset();
+    CHECK(run(chain, bare_schema).value["p"].is_null());
+  }
+
+  TEST_CASE("InsertField config errors") {
+    CHECK(contains(config_error_of(pkg + "InsertField$Value"), "No field insertion configured"));
+    CHECK(contains(config_error_of(pkg + "InsertField$Value", {{"static.field", "s"}}),
+                   "No value specified for static field: s"));
+    CHECK(config_error_of(pkg + "InsertField$Value", {{"static.field", "s"}, {"static.value", ""}})
+              .empty());
   }
 
   TEST_CASE("InsertField$Key: ! makes a field required, offset.field needs a sink record") {
@@ -193,6 +217,15 @@ TEST_SUITE("transforms") {
                          "Field does not exist: nope", data_error);
     CHECK_THROWS_AS(chain.apply(schemaless(nullptr)), data_error);
     CHECK(contains(config_error_of(pkg + "ValueToKey"), "transforms.t.fields"));
+
+    json with_default = field("id", "int64", true);
+    with_default["default"] = 0;
+    auto ds = struct_schema(json::array({with_default}));
+    auto ids = single(pkg + "ValueToKey", {{"fields", "id"}});
+    CHECK(run(ids, with_schema(ds, json{{"id", nullptr}})).key == json{{"id", 0}});
+    auto raw =
+        single(pkg + "ValueToKey", {{"fields", "id"}, {"replace.null.with.default", "false"}});
+    CHECK(run(raw, with_schema(ds, json{{"id", nullptr}})).key == json{{"id", nullptr}});
   }
 
 }  // TEST_SUITE

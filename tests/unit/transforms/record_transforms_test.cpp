@@ -68,7 +68,12 @@ TEST_SUITE("transforms") {
     auto out = run(chain, schemaless(json(1), json{{"k", "key"}}));
     REQUIRE(out.headers.size() == 1);
     CHECK(out.headers[0].value == "key");
-    CHECK_THROWS_AS(chain.apply(schemaless(json(1), json("scalar"))), data_error);
+    CHECK_THROWS_WITH_AS(
+        chain.apply(schemaless(json(1), json("scalar"))),
+        "Only Map objects supported in absence of schema for [header copy], found: "
+        "java.lang.String",
+        data_error);
+    CHECK_THROWS_AS(chain.apply(schemaless(json(1), nullptr)), data_error);
 
     CHECK(contains(config_error_of(pkg + "HeaderFrom$Value",
                                    {{"fields", "a,b"}, {"headers", "a"}, {"operation", "copy"}}),
@@ -135,6 +140,10 @@ TEST_SUITE("transforms") {
                          "Schema required for [updating schema metadata]", data_error);
     CHECK(contains(config_error_of(pkg + "SetSchemaMetadata$Value", {{"schema.version", "x"}}),
                    "transforms.t.schema.version"));
+    CHECK(contains(config_error_of(pkg + "SetSchemaMetadata$Value"),
+                   "Neither schema name nor version configured"));
+    // A null key without a schema passes through.
+    CHECK(run(key, schemaless(json(1), nullptr)).key.is_null());
   }
 
 }  // TEST_SUITE
