@@ -1,5 +1,6 @@
 #include "ferry/core/connector_config.hpp"
 
+#include "ferry/core/auto_restart.hpp"
 #include "ferry/core/converters.hpp"
 
 namespace ferry::core {
@@ -107,6 +108,7 @@ api::config_def make_common(api::connector_type type) {
               .doc = "Add __connect.errors.* headers saying where and why the record failed.",
               .group = errors});
   }
+  restart_policy::define_keys(d);
   if (type == api::connector_type::sink) {
     d.define({.name = "topics",
               .type = config_type::list,

@@ -104,6 +104,10 @@ void sink_task_runner::run() {
   std::unique_ptr<api::sink_task> task;
   auto consumer = clients::make_consumer(std::move(conf));
   consumer_ = consumer.get();
+  assignment_.clear();  // a restarted run begins afresh
+  current_.clear();
+  skipped_.clear();
+  commit_requested_ = false;
   rd_kafka_poll_set_consumer(consumer_);
 
   task = plugin_.make_sink_task();

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "ferry/core/auto_restart.hpp"
 #include "ferry/core/log.hpp"
 
 namespace ferry::core {
@@ -24,23 +25,43 @@ void task_runner::start() {
 void task_runner::thread_main() {
   log::set_thread_context("connector=" + connector_ + " task=" + std::to_string(task_));
   resolved_config resolved;  // its secrets redact what this thread logs and reports
-  try {
-    if (env_.providers) {
-      auto task = env_.providers->resolve(task_config_);
-      auto conn = env_.providers->resolve(connector_config_);
-      task_config_ = std::move(task.values);
-      connector_config_ = std::move(conn.values);
-      resolved.secrets = std::move(task.secrets);
-      resolved.secrets.insert(resolved.secrets.end(), conn.secrets.begin(), conn.secrets.end());
-      log::set_thread_redactions(resolved.secrets);
+  const api::config_map raw_task = task_config_, raw_connector = connector_config_;
+  std::optional<restart_backoff> restarts;
+  for (;;) {
+    auto began = std::chrono::steady_clock::now();
+    std::string trace;
+    try {
+      if (!restarts) restarts.emplace(restart_policy::from(connector_config_));
+      if (env_.providers) {  // again at each restart: a rotated secret is picked up
+        auto task = env_.providers->resolve(raw_task);
+        auto conn = env_.providers->resolve(raw_connector);
+        task_config_ = std::move(task.values);
+        connector_config_ = std::move(conn.values);
+        resolved.secrets = std::move(task.secrets);
+        resolved.secrets.insert(resolved.secrets.end(), conn.secrets.begin(), conn.secrets.end());
+        log::set_thread_redactions(resolved.secrets);
+      }
+      run();
+      break;
+    } catch (const std::exception& e) {
+      trace = resolved.redact(e.what());
+    } catch (...) {
+      trace = "unknown exception";
     }
-    run();
-  } catch (const std::exception& e) {
-    auto trace = resolved.redact(e.what());
     log::error("task", "Task failed: ", trace);
-    report(storage::connector_state::failed, trace);
-  } catch (...) {
-    report(storage::connector_state::failed, "unknown exception");
+    auto delay = restarts && !stop_requested()
+                     ? restarts->next(std::chrono::steady_clock::now() - began)
+                     : std::nullopt;
+    if (!delay) {
+      report(storage::connector_state::failed, trace);
+      break;
+    }
+    report(storage::connector_state::failed, trace + "\n\n" + restarts->describe(*delay));
+    log::info("task", "Restarting the task in ", delay->count(), " ms (attempt ",
+              restarts->attempt(), ")");
+    pause_for(*delay);
+    if (stop_requested()) break;
+    report(storage::connector_state::restarting);
   }
   {
     std::lock_guard lock(mutex_);

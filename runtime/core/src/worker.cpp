@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "ferry/core/auto_restart.hpp"
 #include "ferry/core/log.hpp"
 #include "ferry/core/sink_task_runner.hpp"
 #include "ferry/core/source_task_runner.hpp"
@@ -60,8 +61,48 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
   void thread_main() {
     log::set_thread_context("connector=" + name_);
     std::unique_ptr<api::connector> instance;
+    std::optional<restart_backoff> restarts;
+    for (;;) {
+      auto began = std::chrono::steady_clock::now();
+      auto trace = start_once(instance, restarts);
+      if (trace.empty()) break;
+      auto delay =
+          restarts ? restarts->next(std::chrono::steady_clock::now() - began) : std::nullopt;
+      std::unique_lock lock(mutex_);
+      if (!delay || stop_requested_) {
+        failed_ = true;
+        report(storage::connector_state::failed, trace);
+        break;
+      }
+      report(storage::connector_state::failed, trace + "\n\n" + restarts->describe(*delay));
+      log::info(k_log, "Restarting the connector in ", delay->count(), " ms (attempt ",
+                restarts->attempt(), ")");
+      if (cv_.wait_for(lock, *delay, [this] { return stop_requested_; })) break;
+      report(storage::connector_state::restarting);
+    }
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stop_requested_; });
+    }
+    if (instance) {
+      try {
+        instance->stop();
+      } catch (const std::exception& e) {
+        log::warn(k_log, "Connector stop failed: ", e.what());
+      }
+    }
+    std::lock_guard lock(mutex_);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  // Starts the connector and hands its task configs on; returns the failure trace, or "" when
+  // it started. A failed instance is stopped before returning.
+  std::string start_once(std::unique_ptr<api::connector>& instance,
+                         std::optional<restart_backoff>& restarts) {
     resolved_config resolved{.values = config_, .secrets = {}};
     try {
+      if (!restarts) restarts.emplace(restart_policy::from(config_));
       if (env_.providers) {
         resolved = env_.providers->resolve(config_);
         log::set_thread_redactions(resolved.secrets);
@@ -86,27 +127,20 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
       }
       log::info(k_log, "Connector started with ", configs.size(), " task config(s)");
       on_task_configs_(std::move(configs));
+      return {};
     } catch (const std::exception& e) {
       auto trace = resolved.redact(e.what());
       log::error(k_log, "Connector failed to start: ", trace);
-      std::lock_guard lock(mutex_);
-      failed_ = true;
-      report(storage::connector_state::failed, trace);
-    }
-    {
-      std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return stop_requested_; });
-    }
-    if (instance) {
-      try {
-        instance->stop();
-      } catch (const std::exception& e) {
-        log::warn(k_log, "Connector stop failed: ", e.what());
+      if (instance) {
+        try {
+          instance->stop();
+        } catch (const std::exception& stop_error) {
+          log::warn(k_log, "Connector stop after failure failed: ", stop_error.what());
+        }
+        instance.reset();
       }
+      return trace.empty() ? std::string("connector failed") : trace;
     }
-    std::lock_guard lock(mutex_);
-    done_ = true;
-    cv_.notify_all();
   }
 
   const std::string name_;
