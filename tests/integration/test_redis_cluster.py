@@ -152,6 +152,19 @@ class RedisCluster:
             log.close()
 
 
+def slot_owner(cluster, slot):
+    """The port of the master serving `slot` (CLUSTER NODES as p1 sees it)."""
+    for line in cluster.cli(cluster.ports[0], "CLUSTER", "NODES").splitlines():
+        fields = line.split()
+        for r in fields[8:]:
+            if r.startswith("["):
+                continue
+            a, _, b = r.partition("-")
+            if int(a) <= int(slot) <= int(b or a):
+                return int(fields[1].split("@")[0].rsplit(":", 1)[1])
+    raise AssertionError(f"no master serves slot {slot}")
+
+
 class RedisClusterTest(unittest.TestCase):
 
     def setUp(self):
@@ -198,19 +211,8 @@ class RedisClusterTest(unittest.TestCase):
     def test_client_keeps_every_write_while_slots_move(self):
         stop_file = os.path.join(self.tmp, "stop")
         report_file = os.path.join(self.tmp, "report")
-        env = dict(os.environ, FERRY_REDIS_CLUSTER=f"127.0.0.1:{self.p1}",
-                   FERRY_REDIS_CLUSTER_KEYS=str(KEYS), FERRY_REDIS_CLUSTER_STOP=stop_file,
-                   FERRY_REDIS_CLUSTER_REPORT=report_file)
-        log_path = os.path.join(self.tmp, "workload.log")
-        with open(log_path, "wb") as log:
-            workload = fh._popen(
-                [os.path.join(BUILD_DIR, "tests", "unit", "ferry-unit-tests"),
-                 "-tc=*live workload*", "--no-version=true"],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-        def log_text():
-            with open(log_path, errors="replace") as f:
-                return f.read()[-6000:]
+        workload = self.run_workload(KEYS, stop_file, report_file)
+        log_text = self.workload_output
 
         def flowing():
             if workload.poll() is not None:
@@ -243,6 +245,49 @@ class RedisClusterTest(unittest.TestCase):
         self.assertGreater(errors.get("MOVED", 0), 0, errors)
         sys.stderr.write(f"\n  client: {rounds} rounds of {KEYS} keys, {io_errors} batches "
                          f"retried, {RESHARD_SLOTS} slots moved meanwhile, errors {errors}\n")
+
+    def run_workload(self, keys, stop_file=None, report_file=None):
+        """Starts the client workload (the live case of the unit test binary) against p1."""
+        env = dict(os.environ, FERRY_REDIS_CLUSTER=f"127.0.0.1:{self.p1}",
+                   FERRY_REDIS_CLUSTER_KEYS=str(keys), FERRY_REDIS_CLUSTER_STOP=stop_file or "",
+                   FERRY_REDIS_CLUSTER_REPORT=report_file or "")
+        self.workload_log = os.path.join(self.tmp, "workload.log")
+        with open(self.workload_log, "wb") as log:
+            return fh._popen(
+                [os.path.join(BUILD_DIR, "tests", "unit", "ferry-unit-tests"),
+                 "-tc=*live workload*", "--no-version=true"],
+                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def workload_output(self):
+        with open(self.workload_log, errors="replace") as f:
+            return f.read()[-6000:]
+
+    def test_ask_sends_to_the_importing_node_without_changing_the_map(self):
+        # The slot of k0 is half-way to another master: keys not on the old master are written
+        # on the new one after ASKING (k0 is written alone and inside MULTI/EXEC).
+        slot = self.cluster.cli(self.p1, "CLUSTER", "KEYSLOT", "k0")
+        owner = slot_owner(self.cluster, slot)
+        target = next(p for p in self.cluster.ports if p != owner)
+        self.cluster.cli(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", self.cluster.ids[owner])
+        self.cluster.cli(owner, "CLUSTER", "SETSLOT", slot, "MIGRATING", self.cluster.ids[target])
+        workload = self.run_workload(2000)
+        try:
+            code = workload.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            workload.kill()
+            raise
+        self.assertEqual(code, 0, self.workload_output())
+        # Not on the old master (which answers ASK for a key it does not have)...
+        self.assertTrue(self.cluster.cli(owner, "GET", "k0").startswith("ASK "))
+        # ...but on the new one, with its value and its EXPIRE (MULTI/EXEC after ASKING).
+        on_target = self.cluster.cli(target, "--raw", input="ASKING\nGET k0\nASKING\nTTL k0\n")
+        ok, value, ok2, ttl = on_target.split("\n")
+        self.assertEqual((ok, value, ok2), ("OK", "v0-r0", "OK"))
+        self.assertGreater(int(ttl), 0)
+        errors = self.cluster.redirections()
+        self.assertGreater(errors.get("ASK", 0), 0, errors)
+        self.assertEqual(errors.get("MOVED", 0), 0, errors)
+        self.assertEqual(self.cluster.dbsize(), 2000)
 
     def test_sink_writes_every_record_while_slots_move(self):
         kafka = fh.kafka_dev(BUILD_DIR)

@@ -372,4 +372,12 @@ TEST_CASE("cluster: live workload against FERRY_REDIS_CLUSTER") {
   auto* cluster = dynamic_cast<redis_cluster_client*>(client.get());
   REQUIRE(cluster != nullptr);
   CHECK_FALSE(cluster->node_for_slot(key_slot("k0")).empty());
+  // The server's COMMAND table was read: hundreds of commands, not the built-in few.
+  CHECK(cluster->commands().size() > 200);
+  CHECK(cluster->commands().first_key(argv({"GETEX", "g", "PERSIST"})) == "g");
+  CHECK(cluster->commands().first_key(argv({"XGROUP", "CREATE", "s", "g", "$"})) == "s");
+  CHECK(cluster->commands().first_key(argv({"EVAL", "return 1", "1", "e"})) == "e");
+  CHECK_FALSE(cluster->commands().first_key(argv({"PUBLISH", "c", "m"})));
+  CHECK_FALSE(cluster->commands().writes(argv({"GET", "k"})));
+  CHECK(cluster->commands().writes(argv({"HSET", "h", "f", "v"})));
 }

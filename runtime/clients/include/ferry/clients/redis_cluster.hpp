@@ -157,6 +157,8 @@ class redis_cluster_client final : public redis_client {
 
   // The master serving a slot ("host:port"), empty when unknown; for tests and logs.
   std::string node_for_slot(int slot) const;
+  // Where commands keep their keys, as learned from the server at connect.
+  const cluster::command_table& commands() const { return commands_; }
 
  private:
   struct node {
