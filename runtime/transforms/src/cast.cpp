@@ -303,7 +303,7 @@ class cast final : public transformation {
       json out = json::object();
       for (const auto& f : schema_fields(*schema)) {
         const auto& name = f["field"].get_ref<const std::string&>();
-        json fv = field_value(v, f, replace_null_);
+        json fv = take_field_value(v, f, replace_null_);
         auto it = spec_.fields.find(name);
         out[name] = it == spec_.fields.end() ? std::move(fv) : cast_value(&f, fv, it->second);
       }
@@ -404,7 +404,7 @@ class mask_field final : public transformation {
     json out = json::object();
     for (const auto& f : schema_fields(*schema)) {
       const auto& name = f["field"].get_ref<const std::string&>();
-      json fv = field_value(v, f, replace_null_);
+      json fv = take_field_value(v, f, replace_null_);
       out[name] = fields_.count(name) ? masked(fv, &f) : std::move(fv);
     }
     v = std::move(out);

@@ -203,11 +203,10 @@ class flatten final : public transformation {
     }
   }
 
-  void flatten_struct(const json& s, const json* value, const std::string& prefix,
-                      json& out) const {
+  void flatten_struct(const json& s, json* value, const std::string& prefix, json& out) const {
     for (const auto& f : schema_fields(s)) {
       auto n = name(prefix, f["field"].get<std::string>());
-      json fv = value ? field_value(*value, f, true) : json();
+      json fv = value ? take_field_value(*value, f, true) : json();
       if (schema_type(f) == "struct") {
         flatten_struct(f, fv.is_object() ? &fv : nullptr, n, out);
       } else {
@@ -305,7 +304,7 @@ class insert_field final : public transformation {
     require_struct(v, schema, purpose);
     json out = json::object();
     for (const auto& f : schema_fields(*schema)) {
-      out[f["field"].get<std::string>()] = field_value(v, f, replace_null_);
+      out[f["field"].get<std::string>()] = take_field_value(v, f, replace_null_);
     }
     v = std::move(out);
     schema = cache_.get(schema, [&](const json& s) { return build_schema(s); });
@@ -399,7 +398,7 @@ class replace_field final : public transformation {
     require_struct(v, schema, purpose);
     for (const auto& f : schema_fields(*schema)) {
       const auto& name = f["field"].get_ref<const std::string&>();
-      if (keep(name)) out[renamed(name)] = field_value(v, f, replace_null_);
+      if (keep(name)) out[renamed(name)] = take_field_value(v, f, replace_null_);
     }
     v = std::move(out);
     schema = cache_.get(schema, [&](const json& s) {

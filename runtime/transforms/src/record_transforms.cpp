@@ -70,7 +70,7 @@ class header_from final : public transformation {
       json out = json::object();
       for (const auto& f : schema_fields(*schema)) {
         const auto& name = f["field"].get_ref<const std::string&>();
-        if (!is_moved(name)) out[name] = field_value(v, f, replace_null_);
+        if (!is_moved(name)) out[name] = take_field_value(v, f, replace_null_);
       }
       v = std::move(out);
       schema = cache_.get(schema, [&](const json& s) {

@@ -92,7 +92,7 @@ class timestamp_converter final : public transformation {
       json out = json::object();
       for (const auto& f : schema_fields(*schema)) {
         const auto& name = f["field"].get_ref<const std::string&>();
-        json fv = field_value(v, f, replace_null_);
+        json fv = take_field_value(v, f, replace_null_);
         out[name] = name == field_ ? convert(fv, type_from_schema(f), true) : std::move(fv);
       }
       v = std::move(out);

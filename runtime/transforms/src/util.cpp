@@ -86,6 +86,18 @@ json field_value(const json& struct_value, const json& field, bool replace_null_
   return v;
 }
 
+json take_field_value(json& struct_value, const json& field, bool replace_null_with_default) {
+  const auto& name = field["field"].get_ref<const std::string&>();
+  json v;
+  if (struct_value.is_object()) {
+    if (auto it = struct_value.find(name); it != struct_value.end()) v = std::move(*it);
+  }
+  if (v.is_null() && replace_null_with_default) {
+    if (auto d = field.find("default"); d != field.end()) return *d;
+  }
+  return v;
+}
+
 std::string class_name(const json& v) {
   switch (v.type()) {
     case json::value_t::null:

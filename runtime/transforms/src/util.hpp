@@ -53,6 +53,8 @@ api::schema_ptr share(json schema);
 // A struct field's value; a null or missing value gives the field's default when
 // `replace_null_with_default` (Kafka's Struct.get vs getWithoutDefault).
 json field_value(const json& struct_value, const json& field, bool replace_null_with_default);
+// The same, moving the value out of `struct_value` (for a value about to be rebuilt).
+json take_field_value(json& struct_value, const json& field, bool replace_null_with_default);
 
 // --- value checks with Kafka's Requirements messages ---
 // Kafka's class name for a schemaless value, for messages ("java.lang.String", "null").

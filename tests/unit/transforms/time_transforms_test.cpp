@@ -99,6 +99,31 @@ TEST_SUITE("transforms") {
     CHECK(contains(config_error_of(pkg + "TimestampConverter$Value"), "transforms.t.target.type"));
   }
 
+  TEST_CASE("TimestampConverter reads and writes SimpleDateFormat patterns in UTC") {
+    auto convert = [](const std::string& from_format, const std::string& text) {
+      auto chain = single(pkg + "TimestampConverter$Value",
+                          {{"target.type", "unix"}, {"format", from_format}});
+      return run(chain, schemaless(json(text))).value.get<std::int64_t>();
+    };
+    auto print = [](const std::string& format, std::int64_t ms) {
+      auto chain =
+          single(pkg + "TimestampConverter$Value", {{"target.type", "string"}, {"format", format}});
+      return run(chain, schemaless(json(ms))).value.get<std::string>();
+    };
+    CHECK(convert("yyyyMMddHHmmss", "20231114221320") == ts - 123);
+    CHECK(convert("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "2023-11-14T23:13:20.123+01:00") == ts);
+    CHECK(convert("yyyy-MM-dd'T'HH:mm:ss.SSSX", "2023-11-14T22:13:20.123Z") == ts);
+    CHECK(convert("EEE, dd MMM yyyy hh:mm:ss a z", "Tue, 14 Nov 2023 10:13:20 PM UTC") == ts - 123);
+    CHECK(convert("dd/MM/yy", "14/11/23") == 1'699'920'000'000);
+    CHECK(convert("yyyy-MM-dd", "1969-12-31") == -86'400'000);
+    // Like SimpleDateFormat.parse, trailing text after the pattern is ignored.
+    CHECK(convert("yyyy-MM-dd", "2023-11-14 and more") == 1'699'920'000'000);
+
+    CHECK(print("EEEE d MMMM yyyy, h:mm a", ts) == "Tuesday 14 November 2023, 10:13 PM");
+    CHECK(print("yyyy-MM-dd'T'HH:mm:ss.SSSZ", -1) == "1969-12-31T23:59:59.999+0000");
+    CHECK(print("D 'day' ''yy", ts) == "318 day '23");
+  }
+
   TEST_CASE("TimestampRouter names the topic after the record timestamp") {
     auto chain = single(pkg + "TimestampRouter");
     CHECK(run(chain, schemaless(json(1))).topic == "orders-20231114");
