@@ -12,10 +12,13 @@ class topic_name_matches final : public predicate {
   explicit topic_name_matches(const plugin_config& c)
       : pattern_(compile_regex(c.values().get_string("pattern"))) {}
 
-  bool test(const connect_record& r) const override { return std::regex_match(r.topic, pattern_); }
+  bool test(const connect_record& r) const override {
+    return memo_.get(r.topic, [&](const std::string& t) { return std::regex_match(t, pattern_); });
+  }
 
  private:
   std::regex pattern_;
+  mutable topic_memo<bool> memo_;  // a chain is used by one thread
 };
 
 class has_header_key final : public predicate {

@@ -142,14 +142,17 @@ class regex_router final : public transformation {
   }
 
   bool apply(connect_record& r) override {
-    std::smatch m;
-    if (std::regex_match(r.topic, m, regex_)) r.topic = m.format(format_);
+    r.topic = memo_.get(r.topic, [&](const std::string& topic) {
+      std::smatch m;
+      return std::regex_match(topic, m, regex_) ? m.format(format_) : topic;
+    });
     return true;
   }
 
  private:
   std::regex regex_;
   std::string format_;
+  topic_memo<std::string> memo_;
 };
 
 class set_schema_metadata final : public transformation {

@@ -157,11 +157,8 @@ void require_map_or_null(const json& v, std::string_view purpose) {
 
 void require_struct(const json& v, const api::schema_ptr& schema, std::string_view purpose) {
   if (!v.is_object() || !schema || schema_type(*schema) != "struct") {
-    std::string found = v.is_null() ? "null"
-                        : schema    ? "value of schema type " + schema_type(*schema)
-                                    : class_name(v);
     throw api::data_error("Only Struct objects supported for [" + std::string(purpose) +
-                          "], found: " + found);
+                          "], found: " + class_name(v));
   }
 }
 

@@ -75,6 +75,23 @@ std::string base64_encode(const std::vector<std::uint8_t>& bytes);
 // raw, maps and arrays as JSON); nullopt for null.
 std::optional<std::string> header_bytes(const json& v);
 
+// Memo of a per-topic answer (topic routing, topic predicates): tasks see few topics, so the
+// regex runs once per topic. Bounded; one thread only.
+template <class T>
+class topic_memo {
+ public:
+  template <class Compute>
+  const T& get(const std::string& topic, Compute&& compute) {
+    auto it = entries_.find(topic);
+    if (it != entries_.end()) return it->second;
+    if (entries_.size() >= 256) entries_.clear();
+    return entries_.emplace(topic, compute(topic)).first->second;
+  }
+
+ private:
+  std::unordered_map<std::string, T> entries_;
+};
+
 // Per-transformation memo of derived schemas keyed by the input schema's identity (connectors
 // share one schema object between records). Holds at most a few entries; one thread only.
 class schema_cache {

@@ -25,7 +25,8 @@ class transformation {
   virtual bool apply(connect_record& record) = 0;
 };
 
-// One configured predicate (Kafka's Predicate): decides whether a transformation applies.
+// One configured predicate (Kafka's Predicate): decides whether a transformation applies. Built
+// with its chain and used by the chain's thread only (it may memoize per-topic answers).
 class predicate {
  public:
   predicate() = default;
