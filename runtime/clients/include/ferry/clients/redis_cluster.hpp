@@ -135,14 +135,15 @@ std::map<std::size_t, redirect> place_replies(const std::vector<unit>& units,
 }  // namespace cluster
 
 // A Redis Cluster client: learns the slot map from a seed node (CLUSTER SLOTS), keeps one
-// redis_connection per master (the seed endpoint's credentials and timeout) and sends each
-// command to the master owning its key's slot. A pipeline is split into one sub-pipeline per
-// node, sent to all nodes at once (one thread per extra node), and its replies are returned in
-// the caller's order. MOVED refreshes the map and resends; ASK resends once to the importing
-// node; TRYAGAIN/CLUSTERDOWN are retried a few times, then thrown as redis_io_error.
-// Commands without a key go to the node of the nearest keyed command before them (the first
-// master when there is none); a WAIT goes to every node that received writes before it and its
-// reply is the smallest count. Used by one thread at a time; connects lazily.
+// redis_connection per master (the seed endpoint's credentials, TLS settings and timeout; only
+// host and port change) and sends each command to the master owning its key's slot. A pipeline is
+// split into one sub-pipeline per node, sent to all nodes at once (one thread per extra node), and
+// its replies are returned in the caller's order. MOVED refreshes the map and resends; ASK resends
+// once to the importing node; TRYAGAIN/CLUSTERDOWN are retried a few times, then thrown as
+// redis_io_error. A node's I/O error is thrown as is (redis_io_error) and the map is reloaded on
+// the next call. Commands without a key go to the node of the nearest keyed command before them
+// (the first master when there is none); a WAIT goes to every node that received writes before it
+// and its reply is the smallest count. Used by one thread at a time; connects lazily.
 class redis_cluster_client final : public redis_client {
  public:
   explicit redis_cluster_client(redis_endpoint seed);
@@ -167,7 +168,6 @@ class redis_cluster_client final : public redis_client {
   };
   void refresh_slots();
   bool load_slots_from(redis_connection& connection);
-  void learn_commands();
   int node_index(const std::string& address);
   int route(const cluster::unit& u, int previous_node) const;
   std::vector<std::vector<redis_reply>> send(const std::vector<cluster::node_batch>& batches,
