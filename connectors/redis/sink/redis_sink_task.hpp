@@ -1,19 +1,22 @@
 #pragma once
 
 #include <memory>
-#include <string>
+#include <optional>
 
 #include "ferry/api/connector.hpp"
 #include "ferry/clients/redis_connection.hpp"
+#include "sink/command_builder.hpp"
 #include "sink/redis_sink_config.hpp"
 
 namespace ferry::redis {
 
-// Writes each put() batch as one pipeline, commands in record order (a tombstone after a write
-// of the same key wins, unlike redis-kafka-connect's deletes-first batches), and waits for every
-// reply before returning: when put() returns, the batch is in Redis, so the runtime may commit
-// its offsets. Connection problems and transient server states (LOADING, BUSY, OOM, ...) are
-// retriable; a command Redis refuses for the data itself (WRONGTYPE, ...) fails the task.
+// Writes each put() batch as one pipeline built by command_builder (commands in record order,
+// TTLs atomic with their writes), and waits for every reply before returning: when put()
+// returns, the batch is in Redis (and on redis.wait.replicas replicas), so the runtime may
+// commit its offsets. Connection problems, transient server states (-OOM, -LOADING, -BUSY,
+// ...) and too few WAIT acknowledgements are retriable: the runtime backs off and hands the
+// same batch again, so writes are at-least-once (XADD/RPUSH may repeat). A command Redis
+// refuses for the data itself (-WRONGTYPE, ...) fails the task. Used by the task's thread only.
 class redis_sink_task final : public api::sink_task {
  public:
   void start(const api::config_map& config, api::sink_task_context& context) override;
@@ -21,13 +24,10 @@ class redis_sink_task final : public api::sink_task {
   void stop() override;
 
  private:
-  void append(const api::sink_record& record);
-  std::string key_for(const api::sink_record& record, bool with_record_key) const;
-
   redis_sink_config config_;
+  std::optional<command_builder> builder_;
   std::unique_ptr<clients::redis_client> connection_;
-  clients::redis_pipeline pipeline_;
-  std::vector<std::string> scratch_;  // argument storage reused across records
+  clients::redis_pipeline pipeline_;  // reused: its buffer keeps its capacity across batches
 };
 
 }  // namespace ferry::redis
