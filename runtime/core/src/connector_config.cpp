@@ -1,7 +1,10 @@
 #include "ferry/core/connector_config.hpp"
 
+#include <map>
+
 #include "ferry/core/auto_restart.hpp"
 #include "ferry/core/converters.hpp"
+#include "ferry/transforms/chain.hpp"
 
 namespace ferry::core {
 
@@ -137,6 +140,7 @@ std::vector<api::config_value> validate_connector_config(const api::connector_pl
   api::config_def def = common_connector_def(plugin.type);
   if (plugin.config) def.merge(plugin.config());
   auto values = def.validate(config);
+  for (auto& v : transforms::validate_transforms(config)) values.push_back(std::move(v));
   if (plugin.type == api::connector_type::sink) {
     auto topics = api::split_list(config.count("topics") ? config.at("topics") : "");
     bool regex = config.count("topics.regex") && !api::trim(config.at("topics.regex")).empty();
@@ -174,6 +178,7 @@ json config_infos(const api::connector_plugin& plugin, const api::config_map& ra
                   const resolved_config& resolved) {
   api::config_def def = common_connector_def(plugin.type);
   if (plugin.config) def.merge(plugin.config());
+  def.merge(transforms::transforms_config_def(resolved.values));
   auto values = validate_connector_config(plugin, resolved.values);
   for (auto& v : values) {
     auto it = raw.find(v.name);
@@ -183,19 +188,24 @@ json config_infos(const api::connector_plugin& plugin, const api::config_map& ra
     }
     for (auto& e : v.errors) e = resolved.redact(e);
   }
-  auto definitions = def.describe();
+  std::map<std::string, json> definitions;
+  for (auto& d : def.describe()) {
+    auto name = d["name"].get<std::string>();
+    definitions[name] = std::move(d);
+  }
   json configs = json::array();
   json groups = json::array();
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const auto& v = values[i];
+  for (const auto& v : values) {
+    auto d = definitions.find(v.name);
+    if (d == definitions.end()) continue;  // every validated key is defined
     json value = json::object();
     value["name"] = v.name;
     value["value"] = v.value ? json(*v.value) : json(nullptr);
     value["recommended_values"] = json::array();
     value["errors"] = v.errors;
     value["visible"] = true;
-    configs.push_back({{"definition", definitions[i]}, {"value", std::move(value)}});
-    const auto& g = definitions[i]["group"];
+    configs.push_back({{"definition", d->second}, {"value", std::move(value)}});
+    const auto& g = d->second["group"];
     if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
   }
   json out = json::object();

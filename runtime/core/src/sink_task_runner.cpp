@@ -5,6 +5,7 @@
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/kafka_client.hpp"
 #include "ferry/core/log.hpp"
+#include "ferry/transforms/chain.hpp"
 
 namespace ferry::core {
 
@@ -148,9 +149,9 @@ void sink_task_runner::run() {
   consumer_ = nullptr;
 }
 
-void sink_task_runner::skip_errant(error_stage stage, const rd_kafka_message_t* msg,
-                                   const rd_kafka_headers_t* headers, std::int64_t timestamp_ms,
-                                   const std::exception& error) {
+void sink_task_runner::skip_errant(error_stage stage, std::string_view cls,
+                                   const rd_kafka_message_t* msg, const rd_kafka_headers_t* headers,
+                                   std::int64_t timestamp_ms, const std::exception& error) {
   auto bytes = [](const void* p, std::size_t n) -> std::optional<std::string_view> {
     if (!p) return std::nullopt;
     return std::string_view(static_cast<const char*>(p), n);
@@ -162,7 +163,7 @@ void sink_task_runner::skip_errant(error_stage stage, const rd_kafka_message_t* 
                        .key = bytes(msg->key, msg->key_len),
                        .value = bytes(msg->payload, msg->len),
                        .headers = headers};
-  errors_->handle(stage, converter_class(stage == error_stage::key_converter), record, error);
+  errors_->handle(stage, cls, record, error);
   skipped_[{std::string(record.topic), msg->partition}] = msg->offset + 1;
 }
 
@@ -172,6 +173,8 @@ void sink_task_runner::consume(api::sink_task& task) {
   errors_ =
       std::make_unique<error_handler>(error_policy::from(connector_config_), connector_, task_,
                                       env_.worker->producer_config(), env_.worker->admin_config());
+  auto chain = transforms::transform_chain::from_config(connector_config_);
+  const std::string chain_name = describe_chain(chain);
 
   auto topics = api::split_list(task_config_.count("topics") ? task_config_.at("topics") : "");
   std::string regex = task_config_.count("topics.regex") ? task_config_.at("topics.regex") : "";
@@ -245,7 +248,8 @@ void sink_task_runner::consume(api::sink_task& task) {
           r.value = std::move(v.value);
           r.value_schema = std::move(v.schema);
         } catch (const std::exception& e) {
-          skip_errant(stage, msg.get(), has_headers ? hdrs : nullptr, r.timestamp_ms, e);
+          skip_errant(stage, converter_class(stage == error_stage::key_converter), msg.get(),
+                      has_headers ? hdrs : nullptr, r.timestamp_ms, e);
           continue;
         }
         if (has_headers) {
@@ -258,21 +262,40 @@ void sink_task_runner::consume(api::sink_task& task) {
                                            : std::nullopt});
           }
         }
+        if (!chain.empty()) {
+          auto c = transforms::take_record(r);
+          bool keep = false;
+          try {
+            keep = chain.apply_in_place(c);
+          } catch (const std::exception& e) {
+            skip_errant(error_stage::transformation, chain_name, msg.get(),
+                        has_headers ? hdrs : nullptr, r.timestamp_ms, e);
+            continue;
+          }
+          if (!keep) {  // filtered out: done with, as if written
+            skipped_[{rd_kafka_topic_name(msg->rkt), msg->partition}] = msg->offset + 1;
+            continue;
+          }
+          transforms::put_record(std::move(c), r);
+          if (r.topic != rd_kafka_topic_name(msg->rkt) || r.partition != msg->partition) {
+            r.original = api::topic_partition{rd_kafka_topic_name(msg->rkt), msg->partition};
+          }
+        }
         batch.push_back(std::move(r));
       }
     } else {
       rd_kafka_consumer_poll(consumer_, 0);  // keep group membership; partitions are paused
       // Drop records of partitions revoked meanwhile: their new owner re-reads them.
       std::erase_if(batch, [&](const api::sink_record& r) {
-        return std::find(assignment_.begin(), assignment_.end(),
-                         api::topic_partition{r.topic, r.partition}) == assignment_.end();
+        return std::find(assignment_.begin(), assignment_.end(), r.consumed_from()) ==
+               assignment_.end();
       });
     }
     if (!batch.empty()) {
       try {
         task.put(batch);
         log::debug(k_log, "Wrote ", batch.size(), " records");
-        for (const auto& r : batch) current_[{r.topic, r.partition}] = r.offset + 1;
+        for (const auto& r : batch) current_[r.consumed_from()] = r.offset + 1;
         if (retrying) {
           log::info(k_log, "Retried batch written");
           retrying = false;

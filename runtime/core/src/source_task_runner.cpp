@@ -123,6 +123,8 @@ void source_task_runner::run() {
   auto policy = error_policy::from(connector_config_);
   policy.dlq_topic.clear();  // a sink-only setting, as in Kafka Connect
   error_handler errors(std::move(policy), connector_, task_, {}, {});
+  auto chain = transforms::transform_chain::from_config(connector_config_);
+  const std::string chain_name = describe_chain(chain);
   delivery.submitted = &submitted;
   delivery.errors = &errors;
   delivery.task = task.get();
@@ -172,6 +174,21 @@ void source_task_runner::run() {
       }
       if (!records.empty()) refresh_topic_tracking();
       for (auto& r : records) {
+        if (!chain.empty()) {
+          auto c = transforms::take_record(r);
+          bool keep = false;
+          try {
+            keep = chain.apply_in_place(c);
+          } catch (const std::exception& e) {
+            errors.handle(error_stage::transformation, chain_name,
+                          {.topic = c.topic, .partition = c.partition.value_or(-1)}, e);
+          }
+          if (!keep) {  // filtered out (or tolerated): its offset counts as delivered
+            submitted.ack(submitted.submit(std::move(r)));
+            continue;
+          }
+          transforms::put_record(std::move(c), r);
+        }
         std::optional<std::string> key, value;
         auto stage = error_stage::key_converter;
         try {

@@ -57,6 +57,13 @@ struct sink_record {
   schema_ptr value_schema;
   std::vector<header> headers;
   std::int64_t timestamp_ms = -1;
+  // Where the record was consumed, when a transformation changed its topic or partition
+  // (Kafka's originalTopic / originalKafkaPartition); offsets are committed there.
+  std::optional<topic_partition> original;
+
+  topic_partition consumed_from() const {
+    return original ? *original : topic_partition{topic, partition};
+  }
 };
 
 // Next offset to consume per partition (Kafka's committed-offset convention: last offset + 1).

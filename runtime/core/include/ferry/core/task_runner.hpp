@@ -16,6 +16,7 @@
 #include "ferry/storage/offset_store.hpp"
 #include "ferry/storage/states.hpp"
 #include "ferry/storage/status_store.hpp"
+#include "ferry/transforms/chain.hpp"
 
 namespace ferry::core {
 
@@ -31,6 +32,9 @@ struct task_environment {
 // Runs one task on its own thread, from start() until the loop sees a stop request.
 // The worker owns runners through shared_ptr; the thread holds one too, so a task that ignores
 // a stop request can be abandoned (after task.shutdown.graceful.timeout.ms) without dangling.
+// "transforms a, b" for error reports about a transformation chain.
+std::string describe_chain(const transforms::transform_chain& chain);
+
 class task_runner : public std::enable_shared_from_this<task_runner> {
  public:
   task_runner(std::string connector, int task, const api::connector_plugin& plugin,
