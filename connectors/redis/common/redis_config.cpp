@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "ferry/api/errors.hpp"
+#include "ferry/clients/redis_connection.hpp"
 
 namespace ferry::redis {
 
@@ -15,8 +16,8 @@ void define_connection_keys(api::config_def& def) {
               .type = config_type::string,
               .default_value = "",
               .importance = importance_level::high,
-              .doc = "Redis URI, redis://[[user]:password@]host[:port][/database]. Wins over "
-                     "redis.host and redis.port.",
+              .doc = "Redis URI, redis://[[user]:password@]host[:port][/database], or rediss:// "
+                     "for TLS. Wins over redis.host and redis.port.",
               .group = g,
               .validate = [](const std::string& v) -> std::optional<std::string> {
                 if (v.empty()) return std::nullopt;
@@ -66,33 +67,77 @@ void define_connection_keys(api::config_def& def) {
               .doc = "Command and connect timeout in seconds.",
               .group = g,
               .validate = api::at_least(1)});
-  auto not_yet = [](const std::string& what) {
-    return [what](const std::string& v) -> std::optional<std::string> {
-      if (api::parse_bool(v).value_or(false)) return what + " is not supported by this version";
-      return std::nullopt;
-    };
-  };
   def.define({.name = "redis.cluster",
               .type = config_type::boolean,
               .default_value = "false",
               .importance = importance_level::medium,
-              .doc = "Connect to a Redis Cluster.",
-              .group = g,
-              .validate = not_yet("Redis Cluster")});
+              .doc = "Connect to a Redis Cluster; redis.uri or redis.host/redis.port is one of "
+                     "its nodes.",
+              .group = g});
   def.define({.name = "redis.tls",
               .type = config_type::boolean,
               .default_value = "false",
               .importance = importance_level::medium,
-              .doc = "Use TLS.",
-              .group = g,
-              .validate = not_yet("TLS")});
+              .doc = "Use TLS (a rediss:// URI does too). The server's certificate is verified "
+                     "against redis.cacert, or the system's trusted CAs when that is empty, and "
+                     "must name the host connected to.",
+              .group = g});
   def.define({.name = "redis.insecure",
               .type = config_type::boolean,
               .default_value = "false",
               .importance = importance_level::low,
-              .doc = "Skip TLS peer verification.",
+              .doc = "Skip TLS peer verification (certificate chain and host name).",
+              .group = g});
+  def.define({.name = "redis.cacert",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::low,
+              .doc = "PEM file of the CA certificate(s) to trust for the server's certificate. "
+                     "Empty: the system's trusted CAs.",
+              .group = g});
+  def.define({.name = "redis.key.cert",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::low,
+              .doc = "PEM file of the client certificate chain, for servers that require client "
+                     "certificates (mutual TLS).",
+              .group = g});
+  def.define({.name = "redis.key.file",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::low,
+              .doc = "PEM file of the private key of redis.key.cert (PKCS#8 or traditional). "
+                     "Empty: the key is read from redis.key.cert.",
+              .group = g});
+  def.define({.name = "redis.key.password",
+              .type = config_type::password,
+              .default_value = "",
+              .importance = importance_level::low,
+              .doc = "Password of redis.key.file, when it is encrypted.",
               .group = g});
 }
+
+namespace {
+
+std::string get_string_or_empty(const api::parsed_config& config, const std::string& name) {
+  return config.has(name) ? config.get_string(name) : std::string{};
+}
+
+// Loads the TLS files now, so a wrong one fails the start with the key to fix, not each connect.
+void check_tls_files_of(const clients::redis_endpoint& ep) {
+  using file = clients::redis_tls_file_error::file;
+  try {
+    clients::check_tls_files(ep);
+  } catch (const clients::redis_tls_file_error& e) {
+    auto key = e.which() == file::ca     ? "redis.cacert"
+               : e.which() == file::cert ? "redis.key.cert"
+                                         : "redis.key.file";
+    throw api::config_error("Invalid value " + e.path() + " for configuration " + key + ": " +
+                            e.what());
+  }
+}
+
+}  // namespace
 
 clients::redis_endpoint endpoint_from(const api::parsed_config& config) {
   clients::redis_endpoint ep;
@@ -117,6 +162,14 @@ clients::redis_endpoint endpoint_from(const api::parsed_config& config) {
   if (config.has("redis.timeout"))
     ep.timeout = std::chrono::seconds(config.get_long("redis.timeout"));
   if (config.has("redis.cluster")) ep.cluster = config.get_bool("redis.cluster");
+  // A rediss:// URI (or its verifyPeer=false) turns TLS (or verification) on or off by itself.
+  if (config.has("redis.tls") && config.get_bool("redis.tls")) ep.tls.enabled = true;
+  if (config.has("redis.insecure") && config.get_bool("redis.insecure")) ep.tls.insecure = true;
+  ep.tls.ca_file = get_string_or_empty(config, "redis.cacert");
+  ep.tls.cert_file = get_string_or_empty(config, "redis.key.cert");
+  ep.tls.key_file = get_string_or_empty(config, "redis.key.file");
+  ep.tls.key_password = get_string_or_empty(config, "redis.key.password");
+  if (ep.tls.enabled) check_tls_files_of(ep);
   return ep;
 }
 

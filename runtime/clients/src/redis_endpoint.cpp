@@ -41,9 +41,10 @@ redis_endpoint redis_endpoint::parse_uri(const std::string& uri) {
   if (uri.starts_with("redis://")) {
     rest = uri.substr(8);
   } else if (uri.starts_with("rediss://")) {
-    throw std::invalid_argument("TLS (rediss://) is not supported yet: " + uri);
+    rest = uri.substr(9);
+    ep.tls.enabled = true;
   } else {
-    throw std::invalid_argument("Redis URI must start with redis:// : " + uri);
+    throw std::invalid_argument("Redis URI must start with redis:// or rediss:// : " + uri);
   }
   if (auto q = rest.find('?'); q != std::string::npos) {
     auto query = rest.substr(q + 1);
@@ -67,6 +68,14 @@ redis_endpoint redis_endpoint::parse_uri(const std::string& uri) {
         }
       } else if (k == "database" || k == "db") {
         ep.database = parse_int(v, k, uri);
+      } else if (k == "verifyPeer") {
+        // Lettuce: true/FULL/CA verify, false/NONE does not. Host names are always checked
+        // when verifying (CA alone is treated as FULL, the safer reading).
+        if (v == "false" || v == "NONE") {
+          ep.tls.insecure = true;
+        } else if (v != "true" && v != "FULL" && v != "CA") {
+          throw std::invalid_argument("invalid verifyPeer '" + v + "' in Redis URI " + uri);
+        }
       }
       start = amp + 1;
     }

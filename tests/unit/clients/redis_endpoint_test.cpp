@@ -74,9 +74,38 @@ TEST_CASE("parse_uri: IPv6 literals in brackets") {
   CHECK(no_port.password == "p");
 }
 
-TEST_CASE("parse_uri rejects TLS and malformed URIs with invalid_argument") {
+TEST_CASE("parse_uri: rediss:// means TLS, redis:// does not") {
+  auto tls = redis_endpoint::parse_uri("rediss://alice:pw@cache.local:6380/2?timeout=3s");
+  CHECK(tls.tls.enabled);
+  CHECK_FALSE(tls.tls.insecure);
+  CHECK(tls.host == "cache.local");
+  CHECK(tls.port == 6380);
+  CHECK(tls.database == 2);
+  CHECK(tls.username == "alice");
+  CHECK(tls.password == "pw");
+  CHECK(tls.timeout == 3000ms);
+  CHECK(tls.tls.ca_file.empty());
+  CHECK(tls.tls.cert_file.empty());
+  CHECK(tls.tls.key_file.empty());
+
+  CHECK(redis_endpoint::parse_uri("rediss://h").port == 6379);
+  CHECK(redis_endpoint::parse_uri("rediss://[::1]:7000").host == "::1");
+  CHECK_FALSE(redis_endpoint::parse_uri("redis://h:6380").tls.enabled);
+  CHECK_FALSE(redis_endpoint{}.tls.enabled);
+}
+
+TEST_CASE("parse_uri: Lettuce's verifyPeer turns peer verification off or keeps it") {
+  CHECK(redis_endpoint::parse_uri("rediss://h?verifyPeer=false").tls.insecure);
+  CHECK(redis_endpoint::parse_uri("rediss://h?verifyPeer=NONE").tls.insecure);
+  CHECK_FALSE(redis_endpoint::parse_uri("rediss://h?verifyPeer=true").tls.insecure);
+  CHECK_FALSE(redis_endpoint::parse_uri("rediss://h?verifyPeer=FULL").tls.insecure);
+  CHECK_FALSE(redis_endpoint::parse_uri("rediss://h?verifyPeer=CA").tls.insecure);
+  CHECK_THROWS_AS(redis_endpoint::parse_uri("rediss://h?verifyPeer=maybe"), std::invalid_argument);
+}
+
+TEST_CASE("parse_uri rejects other schemes and malformed URIs with invalid_argument") {
   for (std::string bad :
-       {"rediss://h:6380", "http://h:6379", "h:6379", "", "redis://", "redis://:6379",
+       {"rediss://", "rediss://:6380", "http://h:6379", "h:6379", "", "redis://", "redis://:6379",
         "redis://h:abc", "redis://h:0", "redis://h:70000", "redis://h:6379/x", "redis://[::1",
         "redis://h?timeout=soon", "redis://h?timeout=5m", "redis://u:p@"}) {
     CAPTURE(bad);

@@ -13,6 +13,10 @@
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/redis_endpoint.hpp"
 
+// OpenSSL's SSL_CTX and SSL, so that users of this header do not include OpenSSL.
+struct ssl_ctx_st;
+struct ssl_st;
+
 namespace ferry::clients {
 
 // The connection failed, timed out or broke: the same commands may succeed after a reconnect.
@@ -20,6 +24,32 @@ class redis_io_error : public api::retriable_error {
  public:
   using api::retriable_error::retriable_error;
 };
+
+// The server refused the login (wrong password, unknown or disabled user, AUTH required), its
+// TLS certificate failed verification, or it refused the client certificate: retrying with the
+// same settings cannot help. The message says which setting to fix.
+class redis_auth_error : public api::connect_error {
+ public:
+  using api::connect_error::connect_error;
+};
+
+// A TLS file of an endpoint that is missing, unreadable or does not parse.
+class redis_tls_file_error : public api::config_error {
+ public:
+  enum class file { ca, cert, key };
+  redis_tls_file_error(file which, std::string path, const std::string& message)
+      : api::config_error(message), which_(which), path_(std::move(path)) {}
+  file which() const { return which_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  file which_;
+  std::string path_;
+};
+
+// Loads endpoint.tls's files (CA, client certificate and key) as a connection would; throws
+// redis_tls_file_error. Lets a connector report a bad file at start under its own key name.
+void check_tls_files(const redis_endpoint& endpoint);
 
 // Read-only view of one parsed reply (or of an element of an array reply).
 class redis_reply_view {
@@ -96,7 +126,10 @@ class redis_client {
 
 // One blocking connection to one Redis server, used by one thread at a time.
 // Connects lazily; any I/O error or timeout closes it (the next call reconnects) and throws
-// redis_io_error. Every call has a deadline of endpoint.timeout.
+// redis_io_error. Every call has a deadline of endpoint.timeout. With endpoint.tls.enabled the
+// same non-blocking socket carries TLS (OpenSSL), handshake included in the connect deadline.
+// A refused login or certificate throws redis_auth_error, a bad TLS file redis_tls_file_error;
+// neither is retriable.
 class redis_connection final : public redis_client {
  public:
   explicit redis_connection(redis_endpoint endpoint);
@@ -115,11 +148,27 @@ class redis_connection final : public redis_client {
  private:
   std::vector<redis_reply> roundtrip(const std::string& out, std::size_t replies,
                                      std::chrono::steady_clock::time_point deadline);
+  void open_socket(std::chrono::steady_clock::time_point deadline);
+  void handshake(std::chrono::steady_clock::time_point deadline);
+  void log_in(std::chrono::steady_clock::time_point deadline);
+  // Move bytes over the socket or TLS: the count moved, or 0 with `want` set to the poll
+  // event to wait for. Throw on a broken connection.
+  std::size_t send_some(const char* data, std::size_t size, short& want);
+  std::size_t recv_some(char* data, std::size_t size, short& want);
   [[noreturn]] void fail(const std::string& what);
+  [[noreturn]] void fail_tls(const std::string& what);
+  // The server closed or reset the connection. While logging in after a handshake in which it
+  // asked for a client certificate, that is a TLS 1.3 server refusing the certificate (its
+  // alert is often lost: it closes before reading our first command, so the kernel resets).
+  [[noreturn]] void fail_closed(const std::string& what);
 
   redis_endpoint endpoint_;
   int fd_ = -1;
   redisReader* reader_ = nullptr;
+  std::shared_ptr<ssl_ctx_st> tls_context_;  // built on the first TLS connect, then reused
+  ssl_st* tls_ = nullptr;                    // the TLS session on fd_, if any
+  bool client_cert_requested_ = false;       // by the server, in tls_'s handshake
+  bool logging_in_ = false;                  // the first round trip of a connection
 };
 
 // A client for the endpoint's topology: one server, or a Redis Cluster when endpoint.cluster.
