@@ -245,6 +245,24 @@ TEST_SUITE("transforms") {
     CHECK(def.find("transforms.bad.spec") == nullptr);
   }
 
+  TEST_CASE("a derived schema is built once per input schema object") {
+    auto chain = single(pkg + "ReplaceField$Value", {{"exclude", "b"}});
+    auto s = schema(struct_schema(json::array({field("a", "int32"), field("b", "int32")})));
+    auto first = schemaless(json{{"a", 1}, {"b", 2}});
+    first.value_schema = s;
+    auto second = first;
+    auto out1 = run(chain, first);
+    auto out2 = run(chain, second);
+    CHECK(out1.value_schema == out2.value_schema);  // the same object, not an equal copy
+    CHECK(out1.value == json{{"a", 1}});
+    // An equal schema in another object gets its own (equal) result.
+    auto third = first;
+    third.value_schema = schema(*s);
+    auto out3 = run(chain, third);
+    CHECK(out3.value_schema != out1.value_schema);
+    CHECK(*out3.value_schema == *out1.value_schema);
+  }
+
   TEST_CASE("records move in and out of the chain's record type") {
     ferry::api::source_record src;
     src.source_partition = json{{"stream", "s"}};

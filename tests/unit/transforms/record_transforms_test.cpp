@@ -46,6 +46,15 @@ TEST_SUITE("transforms") {
     CHECK(out.headers[1].value == "n");
     CHECK(out.headers[2].value == R"({"k":1})");
     CHECK_FALSE(out.headers[3].value.has_value());
+
+    auto raw = single(pkg + "HeaderFrom$Value",
+                      {{"fields", "f,bin,flag"}, {"headers", "f,bin,flag"}, {"operation", "copy"}});
+    auto r =
+        run(raw, schemaless(json{{"f", 2.5}, {"bin", json::binary({0, 255})}, {"flag", true}}));
+    REQUIRE(r.headers.size() == 3);
+    CHECK(r.headers[0].value == "2.5");
+    CHECK(r.headers[1].value == std::string("\x00\xff", 2));
+    CHECK(r.headers[2].value == "true");
     CHECK(out.value["id"] == 7);
 
     auto move = single(pkg + "HeaderFrom$Value",
