@@ -120,6 +120,20 @@ class TransformsTest(unittest.TestCase):
         self.assertEqual(self.redis.cli("EXISTS", "m:b"), "0")
         self.assertIn("Executing stage 'TRANSFORMATION'", self.worker.log_text())
 
+    def test_plugins_list_and_describe_transforms_and_predicates(self):
+        status, plugins, _ = self.worker.get("/connector-plugins?connectorsOnly=false")
+        self.assertEqual(status, 200)
+        kinds = {p["class"]: p["type"] for p in plugins}
+        self.assertEqual(kinds[T + "RegexRouter"], "transformation")
+        self.assertEqual(kinds[T + "Cast$Value"], "transformation")
+        self.assertEqual(kinds[T + "predicates.HasHeaderKey"], "predicate")
+        self.assertEqual(sum(1 for t in kinds.values() if t == "predicate"), 3)
+        status, keys, _ = self.worker.get(f"/connector-plugins/{T}RegexRouter/config")
+        self.assertEqual(status, 200)
+        self.assertEqual({k["name"] for k in keys}, {"regex", "replacement"})
+        status, plugins, _ = self.worker.get("/connector-plugins")
+        self.assertNotIn("transformation", {p["type"] for p in plugins})
+
     def test_bad_transform_config_is_refused(self):
         cfg = fh.sink_config(self.redis, "x", "STRING")
         cfg.update({"transforms": "nope", "transforms.nope.type": T + "DoesNotExist"})

@@ -6,6 +6,7 @@
 #include "ferry/core/connector_config.hpp"
 #include "ferry/core/errors.hpp"
 #include "ferry/core/log.hpp"
+#include "ferry/transforms/transformation.hpp"
 
 #ifndef FERRY_VERSION
 #define FERRY_VERSION "0.0.0"
@@ -86,6 +87,10 @@ json herder_base::connector_plugins(bool connectors_only) {
                           "org.apache.kafka.connect.converters.ByteArrayConverter"}) {
       add(c, "converter");
     }
+    for (const auto& t : transforms::catalog()) {
+      add(t.class_name,
+          t.kind == transforms::plugin_kind::transformation ? "transformation" : "predicate");
+    }
   }
   std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {
     return std::tie(a["type"], a["class"]) < std::tie(b["type"], b["class"]);
@@ -95,7 +100,10 @@ json herder_base::connector_plugins(bool connectors_only) {
 
 json herder_base::plugin_config(const std::string& plugin) {
   const auto* p = registry_.find(plugin);
-  if (!p) throw not_found_error("Unknown plugin " + plugin + ".");
+  if (!p) {
+    if (const auto* t = transforms::find_plugin(plugin)) return t->config.describe();
+    throw not_found_error("Unknown plugin " + plugin + ".");
+  }
   api::config_def def = common_connector_def(p->type);
   if (p->config) def.merge(p->config());
   return def.describe();
