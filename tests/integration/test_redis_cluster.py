@@ -39,18 +39,17 @@ class RedisCluster:
         self.ports = []
         self.processes = []
         self.logs = []
+        self.argv = {}
         for _ in range(masters):
             port, bus = fh.free_port(), fh.free_port()
-            log = open(os.path.join(tmp_dir, f"redis-{port}.log"), "ab")
-            self.logs.append(log)
-            self.processes.append(fh._popen(
-                [fh.REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
-                 "--cluster-enabled", "yes", "--cluster-port", str(bus),
-                 "--cluster-config-file", os.path.join(tmp_dir, f"nodes-{port}.conf"),
-                 "--cluster-node-timeout", "5000", "--appendonly", "no", "--save", "",
-                 "--dir", tmp_dir, "--protected-mode", "no"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT))
+            self.argv[port] = [
+                fh.REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                "--cluster-enabled", "yes", "--cluster-port", str(bus),
+                "--cluster-config-file", os.path.join(tmp_dir, f"nodes-{port}.conf"),
+                "--cluster-node-timeout", "5000", "--appendonly", "no", "--save", "",
+                "--dir", tmp_dir, "--protected-mode", "no"]
             self.ports.append(port)
+            self.processes.append(self.spawn(port))
         for port, process in zip(self.ports, self.processes):
             def up(port=port, process=process):
                 if process.poll() is not None:
@@ -64,6 +63,25 @@ class RedisCluster:
         wait_until(lambda: all("cluster_state:ok" in self.cli(p, "CLUSTER", "INFO")
                                for p in self.ports), 30, "cluster_state:ok on every node")
         self.ids = {p: self.cli(p, "CLUSTER", "MYID") for p in self.ports}
+
+    def spawn(self, port):
+        log = open(os.path.join(self.tmp_dir, f"redis-{port}.log"), "ab")
+        self.logs.append(log)
+        return fh._popen(self.argv[port], stdin=subprocess.DEVNULL, stdout=log,
+                         stderr=subprocess.STDOUT)
+
+    def kill(self, port):
+        """SIGKILLs master `port` (its cluster config file stays)."""
+        process = self.processes[self.ports.index(port)]
+        process.kill()
+        process.wait()
+
+    def restart(self, port):
+        """Starts master `port` again from its cluster config file; waits for cluster_state:ok
+        on every node."""
+        self.processes[self.ports.index(port)] = self.spawn(port)
+        wait_until(lambda: all("cluster_state:ok" in self.cli(p, "CLUSTER", "INFO", check=False)
+                               for p in self.ports), 30, "cluster_state:ok after a restart")
 
     def log_text(self, port):
         with open(os.path.join(self.tmp_dir, f"redis-{port}.log"), errors="replace") as f:
@@ -152,6 +170,13 @@ class RedisCluster:
             log.close()
 
 
+def report_file_numbers(path):
+    """(rounds, batches retried) from the workload's report file."""
+    with open(path) as f:
+        rounds, io_errors = map(int, f.read().split())
+    return rounds, io_errors
+
+
 def slot_owner(cluster, slot):
     """The port of the master serving `slot` (CLUSTER NODES as p1 sees it)."""
     for line in cluster.cli(cluster.ports[0], "CLUSTER", "NODES").splitlines():
@@ -228,8 +253,7 @@ class RedisClusterTest(unittest.TestCase):
             workload.kill()
             raise
         self.assertEqual(code, 0, log_text())
-        with open(report_file) as f:
-            rounds, io_errors = map(int, f.read().split())
+        rounds, io_errors = report_file_numbers(report_file)
         self.assertGreaterEqual(rounds, 1)
 
         data = self.cluster.contents()
@@ -288,6 +312,43 @@ class RedisClusterTest(unittest.TestCase):
         self.assertGreater(errors.get("ASK", 0), 0, errors)
         self.assertEqual(errors.get("MOVED", 0), 0, errors)
         self.assertEqual(self.cluster.dbsize(), 2000)
+
+    def test_a_master_down_is_retriable_and_the_client_recovers(self):
+        stop_file = os.path.join(self.tmp, "stop")
+        report_file = os.path.join(self.tmp, "report")
+        keys = 20_000
+        workload = self.run_workload(keys, stop_file, report_file)
+
+        def report():
+            if workload.poll() is not None:
+                raise fh.GiveUp(f"the workload exited early:\n{self.workload_output()}")
+            try:
+                with open(report_file) as f:
+                    return tuple(map(int, f.read().split()))
+            except (OSError, ValueError):
+                return None
+        wait_until(report, 60, "a first round of writes")
+        self.cluster.kill(self.p3)
+        wait_until(lambda: report() and report()[1] > 0, 30, "batches failing on the dead master")
+        self.cluster.restart(self.p3)
+        # Two more whole rounds: the restarted master (empty: no persistence) gets every key
+        # of its slots again.
+        rounds_then = report()[0]
+        wait_until(lambda: report()[0] >= rounds_then + 2, 60, "two rounds after the restart")
+        open(stop_file, "w").close()
+        try:
+            code = workload.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            workload.kill()
+            raise
+        self.assertEqual(code, 0, self.workload_output())
+        rounds, io_errors = report_file_numbers(report_file)
+        self.assertGreater(io_errors, 0)
+        self.assertIn("retrying a batch", self.workload_output())
+        data = self.cluster.contents()
+        self.assertEqual(len(data), keys)
+        wrong = [i for i in range(keys) if data.get(f"k{i}") != f"v{i}-r{rounds - 1}"]
+        self.assertEqual(wrong[:10], [], f"{len(wrong)} keys with a wrong value")
 
     def test_sink_writes_every_record_while_slots_move(self):
         kafka = fh.kafka_dev(BUILD_DIR)

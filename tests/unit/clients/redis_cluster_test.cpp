@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 #include "ferry/clients/redis_cluster.hpp"
 
@@ -301,8 +303,8 @@ TEST_CASE("cluster: make_redis_client picks the client for the topology") {
 // it moves slots, with FERRY_REDIS_CLUSTER=host:port. Without that variable it does nothing.
 // Each round writes every key twice in one pipeline (a placeholder, then "v<i>-r<round>"),
 // every 10th key inside MULTI/EXEC with an EXPIRE, and ends with PING and WAIT. It runs rounds
-// until the file FERRY_REDIS_CLUSTER_STOP exists (at least one), then writes the number of
-// rounds to FERRY_REDIS_CLUSTER_REPORT.
+// until the file FERRY_REDIS_CLUSTER_STOP exists (at least one); after each round and each retry
+// it writes the number of rounds done and of batches retried to FERRY_REDIS_CLUSTER_REPORT.
 TEST_CASE("cluster: live workload against FERRY_REDIS_CLUSTER") {
   const char* seed = std::getenv("FERRY_REDIS_CLUSTER");
   if (!seed || !*seed) return;
@@ -321,6 +323,12 @@ TEST_CASE("cluster: live workload against FERRY_REDIS_CLUSTER") {
   client->connect();
   int rounds = 0;
   int io_errors = 0;
+  auto write_report = [&] {
+    if (report_file.empty()) return;
+    auto partial = report_file + ".tmp";
+    std::ofstream(partial) << rounds << " " << io_errors << "\n";
+    std::filesystem::rename(partial, report_file);
+  };
   for (;;) {
     auto round_tag = "-r" + std::to_string(rounds);
     for (int start = 0; start < keys; start += batch) {
@@ -349,10 +357,13 @@ TEST_CASE("cluster: live workload against FERRY_REDIS_CLUSTER") {
           replies = client->execute(p);
           break;
         } catch (const redis_io_error& e) {
-          // Retriable, as for the sink: the whole batch again.
+          // Retriable, as for the sink: the whole batch again, for up to ~30 s (a master
+          // being restarted).
           ++io_errors;
+          write_report();
           MESSAGE("retrying a batch: " << e.what());
-          REQUIRE(attempt < 20);
+          REQUIRE(attempt < 300);
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
       }
       REQUIRE(replies.size() == p.size());
@@ -364,10 +375,8 @@ TEST_CASE("cluster: live workload against FERRY_REDIS_CLUSTER") {
       CHECK(replies.back().view().is_integer());
     }
     ++rounds;
+    write_report();
     if (stop_file.empty() || std::ifstream(stop_file).good()) break;
-  }
-  if (!report_file.empty()) {
-    std::ofstream(report_file) << rounds << " " << io_errors << "\n";
   }
   auto* cluster = dynamic_cast<redis_cluster_client*>(client.get());
   REQUIRE(cluster != nullptr);
