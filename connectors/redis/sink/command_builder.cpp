@@ -1,6 +1,7 @@
 #include "sink/command_builder.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "ferry/api/errors.hpp"
 
@@ -46,9 +47,10 @@ const char* type_name(sink_type t) {
 
 // A positive whole number of seconds from a header or field value, if it is one.
 std::optional<std::int64_t> positive_seconds(std::string_view text) {
-  auto n = api::parse_long(std::string(text));
-  if (n && *n > 0) return n;
-  return std::nullopt;
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n <= 0) return std::nullopt;
+  return n;
 }
 
 }  // namespace
@@ -67,6 +69,7 @@ command_builder::command_builder(const redis_sink_config& config)
           command_template::parse(config.delete_command, true, "redis.command.delete");
     }
   }
+  maxlen_arg_ = std::to_string(config.stream_maxlen);
   wait_args_[0] = std::to_string(config.wait_replicas);
   wait_args_[1] = std::to_string(config.wait_timeout_ms);
 }
@@ -213,7 +216,7 @@ void command_builder::emit_write(const api::sink_record& r, clients::redis_pipel
       if (trim) {
         out.arg("MAXLEN");
         out.arg("~");
-        out.arg(std::to_string(config_.stream_maxlen));
+        out.arg(maxlen_arg_);
       }
       out.arg(id);
       emit_fields(obj, out);
@@ -282,7 +285,7 @@ void command_builder::emit(const api::sink_record& r, const plan_t& p,
     }
   }
   ttl_buf_.clear();
-  if (p.ttl > 0) ttl_buf_ = std::to_string(p.ttl);
+  if (p.ttl > 0) text_of(json(p.ttl), ttl_buf_);
   // The write and its EXPIRE apply together: inside the batch's (or key's) MULTI, or their own.
   const bool own_tx = p.ttl > 0 && !write_sets_ttl_itself() && !config_.multiexec;
   if (own_tx) out.add({"MULTI"});

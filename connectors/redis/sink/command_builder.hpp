@@ -68,6 +68,7 @@ class command_builder {
   std::string extra_buf_;  // score, stream id
   std::string ttl_buf_;
   std::vector<std::string> ttl_path_, score_path_, id_path_;
+  std::string maxlen_arg_;
   std::string wait_args_[2];
 };
 

@@ -1,5 +1,7 @@
 #include "sink/command_template.hpp"
 
+#include <charconv>
+
 #include "ferry/api/errors.hpp"
 
 namespace ferry::redis {
@@ -123,7 +125,25 @@ std::string_view text_of(const json& v, std::string& buf) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
   }
   if (v.is_null()) return {};
-  buf = v.dump();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) {
+    // No temporary string per number: these are the common case for fields and scores.
+    buf.resize(24);
+    auto res = v.is_number_unsigned()
+                   ? std::to_chars(buf.data(), buf.data() + buf.size(), v.get<std::uint64_t>())
+                   : std::to_chars(buf.data(), buf.data() + buf.size(), v.get<std::int64_t>());
+    buf.resize(static_cast<std::size_t>(res.ptr - buf.data()));
+    return buf;
+  }
+  if (v.is_number_float()) {
+    // Shortest round-trip form, as JSON writes it (2.0 stays 2.0), without a temporary.
+    buf.resize(32);
+    auto res = std::to_chars(buf.data(), buf.data() + buf.size(), v.get<double>());
+    buf.resize(static_cast<std::size_t>(res.ptr - buf.data()));
+    if (buf.find_first_of(".en") == std::string::npos) buf += ".0";  // not 1e+20, nan, inf
+    return buf;
+  }
+  buf = v.dump();  // maps and arrays as compact JSON
   return buf;
 }
 
@@ -191,11 +211,9 @@ std::string_view template_renderer::part_view(const command_template::part& p) {
       }
       throw api::data_error("Record " + describe(r) + " has no header '" + p.text + "'");
     case kind::partition:
-      part_buf_ = std::to_string(r.partition);
-      return part_buf_;
+      return text_of(json(r.partition), part_buf_);
     case kind::offset:
-      part_buf_ = std::to_string(r.offset);
-      return part_buf_;
+      return text_of(json(r.offset), part_buf_);
   }
   return {};
 }

@@ -241,3 +241,17 @@ TEST_CASE("redis sink commands: the builder reuses its buffers across batches") 
     CHECK(cmds[99] == command{"SET", "k:99", std::to_string(batch * 1000 + 99)});
   }
 }
+
+TEST_CASE("redis sink commands: values as text (numbers without temporaries)") {
+  std::string buf;
+  CHECK(text_of(json(2.0), buf) == "2.0");
+  CHECK(text_of(json(1.5), buf) == "1.5");
+  CHECK(text_of(json(-0.25), buf) == "-0.25");
+  CHECK(text_of(json(1e20), buf) == "1e+20");
+  CHECK(text_of(json(-7), buf) == "-7");
+  CHECK(text_of(json(18446744073709551615ull), buf) == "18446744073709551615");
+  CHECK(text_of(json(true), buf) == "true");
+  CHECK(text_of(json(nullptr), buf).empty());
+  CHECK(text_of(json("text"), buf) == "text");
+  CHECK(text_of(json{{"a", 1}}, buf) == R"({"a":1})");
+}
