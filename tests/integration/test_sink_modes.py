@@ -1,8 +1,9 @@
 """The Redis sink's write modes against a real redis-server and the dev Kafka broker: every
 mode and its tombstones (in offset order), TTLs (global, header, field; atomic with the
 write), the templated command (GEOADD), PUBLISH, -OOM and WAIT as retriable errors, and
-redis-kafka-connect's documented connector configs accepted unchanged. Records are produced
-with kcat and Redis is read with redis-cli.
+redis-kafka-connect's documented connector configs accepted unchanged, and redis.multiexec on a
+3-master Redis Cluster (one MULTI/EXEC per key; needs test_redis_cluster.py's RedisCluster).
+Records are produced with kcat and Redis is read with redis-cli.
 
     /usr/bin/python3 tests/integration/test_sink_modes.py --build-dir BUILD [-v] [-k name]
 """
@@ -148,7 +149,7 @@ class SinkModesTest(unittest.TestCase):
         sub = subprocess.Popen([fh.REDIS_CLI, "-p", str(self.redis.port), "--raw",
                                 "SUBSCRIBE", "news:m-pub"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.addCleanup(lambda: (sub.kill(), sub.wait()))
+        self.addCleanup(lambda: (sub.kill(), sub.wait(), sub.stdout.close()))
         wait_until(lambda: self.redis.cli_lines("PUBSUB", "NUMSUB", "news:m-pub")[-1] == "1",
                    10, "the subscriber")
         self.produce("m-pub", [("a", {"n": 1}), ("a", None), ("b", json.dumps("plain"))])
@@ -302,6 +303,64 @@ class SinkModesTest(unittest.TestCase):
         self.assertEqual(hgetall(r, "old:L1"), {"f": "v"})
         for name in configs:
             self.worker.wait_running(name)
+
+
+class SinkOnClusterTest(unittest.TestCase):
+    """redis.multiexec on a Redis Cluster: a MULTI block per run of records for one key, so
+    no transaction spans two slots (a whole-batch MULTI would fail with CROSSSLOT)."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        try:
+            from test_redis_cluster import RedisCluster
+        except ImportError as e:
+            self.skipTest(f"no cluster harness: {e}")
+        tmp = tempfile.TemporaryDirectory(prefix="ferry-sink-cluster-")
+        self.addCleanup(tmp.cleanup)
+        self.cluster = RedisCluster(tmp.name)
+        self.addCleanup(self.cluster.stop)
+        self.kafka = fh.kafka_dev(BUILD_DIR)
+        self.addCleanup(fh.stop_kafka, self.kafka)
+        self.worker = fh.Worker(BUILD_DIR, tmp.name, self.kafka.bootstrap, start=False)
+        self.addCleanup(self.worker.close)
+        fh.dump_on_failure(self, self.worker, self.kafka)
+        self.worker.start()
+
+    def cli(self, *args):
+        result = subprocess.run([fh.REDIS_CLI, "-c", "-p", str(self.cluster.ports[0]),
+                                 *map(str, args)], capture_output=True, text=True, timeout=30)
+        return result.stdout.rstrip("\n")
+
+    def test_multiexec_with_ttl_wraps_each_key_on_a_cluster(self):
+        n = 300
+        records = [(f"k{i}", {"f": i}) for i in range(n)]
+        records += [(f"k{i}", None) for i in range(10)] + [("k5", {"f": "again"})]
+        records += [("done", {"f": "y"})]
+        fh.kcat_produce(self.kafka.bootstrap, "cl-hash", records, partition=0)
+        config = {"connector.class": fh.SINK_CLASS, "tasks.max": "1",
+                  "redis.uri": f"redis://127.0.0.1:{self.cluster.ports[0]}",
+                  "redis.cluster": "true", "topics": "cl-hash", "redis.type": "HASH",
+                  "redis.multiexec": "true", "redis.key.ttl": "600"}
+        r = self.worker.post("/connectors", {"name": "cl-hash", "config": config})
+        if r.status == 400 and "Cluster" in str(r.body):
+            self.skipTest(f"redis.cluster=true is still refused: {r.body}")
+        self.assertEqual(r.status, 201, r.body)
+        self.worker.wait_running("cl-hash")
+
+        def done():
+            self.worker.check_not_failed("cl-hash")
+            return self.cli("HGET", "cl-hash:done", "f") == "y"
+        wait_until(done, 90, "the last record on the cluster")
+        self.assertEqual(self.cluster.dbsize(), n - 10 + 1 + 1)
+        self.assertEqual(self.cli("EXISTS", "cl-hash:k3"), "0")
+        self.assertEqual(self.cli("HGET", "cl-hash:k5", "f"), "again")
+        self.assertEqual(self.cli("HGET", "cl-hash:k299", "f"), "299")
+        for key in ("cl-hash:k5", "cl-hash:k150", "cl-hash:done"):
+            self.assertTrue(590 < int(self.cli("TTL", key)) <= 600, key)
+        used = [p for p in self.cluster.ports if int(self.cluster.cli(p, "DBSIZE")) > 0]
+        self.assertGreater(len(used), 1, "the keys should spread over several masters")
+        self.assertNotIn("CROSSSLOT", self.worker.log_text())
+        self.worker.wait_running("cl-hash")
 
 
 if __name__ == "__main__":
