@@ -304,6 +304,28 @@ class SinkModesTest(unittest.TestCase):
         for name in configs:
             self.worker.wait_running(name)
 
+    def test_redis_kafka_connect_quickstart_json_sink_is_accepted_unchanged(self):
+        """The quickstart's redis-sink-json connector, only redis.uri pointed at this test's
+        server. Its JSON.SET writes need RedisJSON, so data is checked only when present."""
+        config = {
+            "connector.class": "com.redis.kafka.connect.RedisSinkConnector",
+            "tasks.max": "1",
+            "topics": "pageviews",
+            "redis.uri": self.redis.uri,
+            "redis.type": "JSON",
+            "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "value.converter.schemas.enable": "false",
+            "transforms": "Cast",
+            "transforms.Cast.type": "org.apache.kafka.connect.transforms.Cast$Key",
+            "transforms.Cast.spec": "string"}
+        self.create("redis-sink-json", config)
+        if "ReJSON" not in self.redis.cli("MODULE", "LIST", check=False):
+            return
+        self.produce("pageviews", [("1451", '{"viewtime":1451,"userid":"User_6"}')])
+        self.wait_for(["redis-sink-json"],
+                      lambda: self.redis.cli("EXISTS", "pageviews:1451") == "1", "the document")
+
 
 class SinkOnClusterTest(unittest.TestCase):
     """redis.multiexec on a Redis Cluster: a MULTI block per run of records for one key, so
