@@ -32,7 +32,10 @@ class ErrorToleranceTest(unittest.TestCase):
     def setUp(self):
         tmp = tempfile.TemporaryDirectory(prefix="ferry-errors-")
         self.addCleanup(tmp.cleanup)
-        self.redis, self.kafka, self.worker = fh.start_stack(self, BUILD_DIR, tmp.name)
+        # The tolerant test restarts the worker: keep the dev broker's group rebalances short.
+        self.redis, self.kafka, self.worker = fh.start_stack(
+            self, BUILD_DIR, tmp.name, properties={"consumer.session.timeout.ms": "3000",
+                                                   "consumer.heartbeat.interval.ms": "500"})
 
     def tearDown(self):
         if self.worker.running():

@@ -1,6 +1,7 @@
 #include "test_connectors.hpp"
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "ferry/api/errors.hpp"
@@ -64,9 +65,68 @@ class hanging_task final : public api::source_task {
   config_map config_;
 };
 
+// A sink that appends "<topic>-<partition>@<offset> <value>" lines to the file `file`, and with
+// resume.from=<n> asks, in open(), to consume every partition from offset n (as a sink that
+// keeps its offsets in its destination does).
+class file_sink_connector final : public api::sink_connector {
+ public:
+  void start(const config_map& config) override { config_ = config; }
+  std::vector<config_map> task_configs(int max_tasks) override {
+    return std::vector<config_map>(static_cast<std::size_t>(max_tasks), config_);
+  }
+  void stop() override {}
+
+ private:
+  config_map config_;
+};
+
+class file_sink_task final : public api::sink_task {
+ public:
+  void start(const config_map& config, api::sink_task_context& context) override {
+    config_ = config;
+    context_ = &context;
+    out_.open(config.at("file"), std::ios::app);
+    if (!out_) throw api::connect_error("cannot open " + config.at("file"));
+  }
+  void open(std::span<const api::topic_partition> partitions) override {
+    auto from = config_.find("resume.from");
+    if (from == config_.end()) return;
+    api::offset_map seeks;
+    for (const auto& tp : partitions) seeks[tp] = api::parse_long(from->second).value_or(0);
+    context_->offset(seeks);
+  }
+  void put(std::span<const api::sink_record> records) override {
+    for (const auto& r : records) {
+      out_ << r.topic << "-" << r.partition << "@" << r.offset << " "
+           << (r.value.is_string() ? r.value.get<std::string>() : r.value.dump()) << "\n";
+    }
+    out_.flush();
+  }
+  void stop() override {}
+
+ private:
+  config_map config_;
+  api::sink_task_context* context_ = nullptr;
+  std::ofstream out_;
+};
+
 }  // namespace
 
 void register_test_connectors(api::plugin_registry& registry) {
+  registry.add({.class_name = "ferry.test.FileSinkConnector",
+                .aliases = {},
+                .type = api::connector_type::sink,
+                .version = "test",
+                .config =
+                    [] {
+                      api::config_def d;
+                      d.define({.name = "file", .default_value = std::nullopt});
+                      d.define({.name = "resume.from", .default_value = ""});
+                      return d;
+                    },
+                .make_connector = [] { return std::make_unique<file_sink_connector>(); },
+                .make_source_task = nullptr,
+                .make_sink_task = [] { return std::make_unique<file_sink_task>(); }});
   registry.add({.class_name = "ferry.test.HangingSourceConnector",
                 .aliases = {},
                 .type = api::connector_type::source,

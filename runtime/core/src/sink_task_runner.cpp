@@ -30,9 +30,30 @@ void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
     tps.push_back({partitions->elems[i].topic, partitions->elems[i].partition});
   }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    rd_kafka_assign(consumer_, partitions);
+    // open() first: a sink that keeps its own offsets says where to start (offset()), and the
+    // partitions are assigned at those offsets, before any record of them is fetched.
     assignment_ = tps;
-    if (sink_) sink_->open(tps);
+    if (sink_) {
+      opening_ = true;
+      open_seeks_.clear();
+      try {
+        sink_->open(tps);
+      } catch (...) {
+        opening_ = false;
+        throw;
+      }
+      opening_ = false;
+      for (int i = 0; i < partitions->cnt; ++i) {
+        auto& p = partitions->elems[i];
+        auto seek = open_seeks_.find({p.topic, p.partition});
+        if (seek == open_seeks_.end()) continue;
+        p.offset = seek->second;
+        current_[seek->first] = seek->second;
+        log::info(k_log, "Resuming ", seek->first.topic, "-", seek->first.partition, " at offset ",
+                  seek->second, " as the sink task asked");
+      }
+    }
+    rd_kafka_assign(consumer_, partitions);
     // librdkafka keeps a partition's pause flag across revoke and assign: set it either way.
     if (paused_) {
       rd_kafka_pause_partitions(consumer_, partitions);
@@ -55,6 +76,24 @@ void sink_task_runner::handle_rebalance(rd_kafka_resp_err_t err,
     assignment_.clear();
     rd_kafka_assign(consumer_, nullptr);
     log::info(k_log, "Revoked ", tps.size(), " partition(s)");
+  }
+}
+
+void sink_task_runner::offset(const api::offset_map& offsets) {
+  if (opening_) {
+    for (const auto& [tp, off] : offsets) open_seeks_[tp] = off;
+    return;
+  }
+  clients::topic_partition_list list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& [tp, off] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
+    current_[tp] = off;
+  }
+  if (auto* error = rd_kafka_seek_partitions(consumer_, list.get(), 10000)) {
+    auto text = std::string(rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    throw api::connect_error("Cannot seek as the sink task asked: " + text);
   }
 }
 

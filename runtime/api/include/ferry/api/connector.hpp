@@ -58,6 +58,11 @@ class sink_task_context {
   virtual ~sink_task_context() = default;
   virtual std::vector<topic_partition> assignment() const = 0;
   virtual void request_commit() = 0;
+  // Kafka's SinkTaskContext.offset(): consume these partitions from these offsets next. Called
+  // from open() it positions newly assigned partitions before their first record (a sink that
+  // keeps its offsets in the destination, atomically with the data, resumes exactly there);
+  // later it seeks assigned partitions. The offsets are committed to Kafka as well.
+  virtual void offset(const offset_map& offsets) = 0;
 };
 
 // Writes to an external system. All calls come from the task's own thread.

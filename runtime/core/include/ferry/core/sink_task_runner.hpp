@@ -28,6 +28,7 @@ class sink_task_runner final : public task_runner, private api::sink_task_contex
  private:
   std::vector<api::topic_partition> assignment() const override { return assignment_; }
   void request_commit() override { commit_requested_ = true; }
+  void offset(const api::offset_map& offsets) override;
 
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* partitions, void* opaque);
@@ -47,6 +48,8 @@ class sink_task_runner final : public task_runner, private api::sink_task_contex
   api::offset_map skipped_;  // next offset past records skipped by the error policy
   std::unique_ptr<error_handler> errors_;
   bool commit_requested_ = false;
+  bool opening_ = false;  // inside sink_task::open(): offset() positions the new partitions
+  api::offset_map open_seeks_;
   bool paused_ = false;
 };
 
