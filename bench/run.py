@@ -43,10 +43,33 @@ import procs  # noqa: E402
 from procs import BenchError, wait_until  # noqa: E402
 
 IMPLS = ("ferry", "python", "bare")
-IMPL_LABEL = {"ferry": "ferry", "python": "python", "bare": "bare C"}
-WORKLOADS = ("source", "sink")
+TX = "ferry+tx"  # ferry with a two-transform chain (issue 7), only in workloads with `tx`
+IMPL_LABEL = {"ferry": "ferry", TX: "ferry+2 SMTs", "python": "python", "bare": "bare C"}
 STREAM = "bench-stream"
 SINK_TOPIC = "bench-sink-in"
+
+# Sink workloads. "sink" is the original one (3-field JSON, --partitions, --batch); the others
+# are issue 5's: a 16-partition topic, baselines reading --sink-batch (5000) per consume, and
+# ferry with tasks.max 1 or 4 (the baselines stay one process each: see bench/README.md).
+# mode: "hash" = HSET from JSON object values, "string" = SET of 100-byte strings.
+SINKS = {
+    "sink": {"mode": "hash", "fields": 3, "tasks": 1, "partitions": None, "tx": False},
+    "set": {"mode": "string", "tasks": 1, "partitions": 16, "tx": False},
+    "hset": {"mode": "hash", "fields": 5, "tasks": 1, "partitions": 16, "tx": True},
+    "set-4t": {"mode": "string", "tasks": 4, "partitions": 16, "tx": False},
+    "hset-4t": {"mode": "hash", "fields": 5, "tasks": 4, "partitions": 16, "tx": False},
+}
+WORKLOADS = ("source", *SINKS)
+# Issue 7's chain: one field added, one masked (MaskField puts "" for a string).
+TX_CONFIG = {
+    "transforms": "ins,mask",
+    "transforms.ins.type": "org.apache.kafka.connect.transforms.InsertField$Value",
+    "transforms.ins.static.field": "src",
+    "transforms.ins.static.value": "bench",
+    "transforms.mask.type": "org.apache.kafka.connect.transforms.MaskField$Value",
+    "transforms.mask.fields": "email",
+}
+SET_VALUE_BYTES = 100
 KEYSPACE = "bench"
 SOURCE_CLASS = "ferry.redis.RedisStreamSourceConnector"
 SINK_CLASS = "ferry.redis.RedisSinkConnector"
@@ -78,18 +101,24 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=1000,
                    help="XREAD COUNT / consume batch of the baselines and ferry's batch.size "
                         "(default 1000)")
+    p.add_argument("--sink-batch", type=int, default=5000,
+                   help="consume batch of the baselines in the set/hset workloads "
+                        "(default 5000)")
     p.add_argument("--partitions", type=int, default=0,
-                   help="partitions per topic (default: enough to stay under the dev broker's "
-                        "per-partition retention, at least 4)")
+                   help="partitions per topic of source and sink (default: enough to stay "
+                        "under the dev broker's per-partition retention, at least 4); the "
+                        "set/hset workloads use 16 (more if the records need it)")
     p.add_argument("--poll-ms", type=float, default=20.0,
                    help="how often the done condition is polled (default 20)")
     p.add_argument("--timeout", type=float, default=0.0,
                    help="seconds one measurement may take (default max(60, records/2000))")
     p.add_argument("--consumer", action="append", default=None, metavar="KEY=VALUE",
-                   help="librdkafka consumer setting given to all three sink implementations "
+                   help="librdkafka consumer setting given to all sink implementations "
                         "(ferry as consumer.KEY). Default: queued.min.messages=10000000, which "
-                        "keeps librdkafka 2.0.2's 1 s fetch backoff out of the data path; "
-                        "--consumer none uses librdkafka's defaults")
+                        "keeps librdkafka 2.0.2's 1 s fetch backoff out of the data path, and "
+                        "session.timeout.ms=6000, heartbeat.interval.ms=500, which let the dev "
+                        "broker finish a rebalance of a 4-member group in seconds instead of "
+                        "~40 s; --consumer none uses librdkafka's defaults")
     p.add_argument("--perf", metavar="DIR",
                    help="record ferry-worker with `perf record -g` during each ferry "
                         "measurement into DIR (adds overhead: numbers of such a run are not "
@@ -107,13 +136,15 @@ def parse_args(argv=None):
         if w not in WORKLOADS:
             p.error(f"unknown workload {w!r}")
     if args.consumer is None:
-        args.consumer = ["queued.min.messages=10000000"]
+        args.consumer = ["queued.min.messages=10000000", "session.timeout.ms=6000",
+                         "heartbeat.interval.ms=500"]
     args.consumer = [c for c in args.consumer if c != "none"]
     for c in args.consumer:
         if "=" not in c:
             p.error(f"--consumer wants KEY=VALUE, got {c!r}")
+    args.min_partitions = math.ceil(args.records * BYTES_PER_RECORD / BYTES_PER_PARTITION)
     if not args.partitions:
-        args.partitions = max(4, math.ceil(args.records * BYTES_PER_RECORD / BYTES_PER_PARTITION))
+        args.partitions = max(4, args.min_partitions)
     if not args.timeout:
         args.timeout = max(60.0, args.records / 2000)
     args.build_dir = os.path.abspath(args.build_dir)
@@ -244,12 +275,53 @@ def sink_key(i, n):
     return f"k{i % max(1, n // 10)}"
 
 
-def sink_value(i):
-    return {"name": f"user-{i}", "score": i, "city": f"c{i % 97}"}
+def sink_value(i, fields=3):
+    """A JSON object value of 3 (sink) or 5 (hset) fields."""
+    v = {"name": f"user-{i}", "score": i, "city": f"c{i % 97}"}
+    if fields == 5:
+        v["email"] = f"user{i}@example.com"
+        v["plan"] = ("free", "pro", "team")[i % 3]
+    return v
 
 
-def preproduce(kafka, topic, n):
-    """N records with keys from a key space of N/10 and JSON object values of 3 fields."""
+def set_value(i):
+    """A 100-byte string value."""
+    return f"v{i:09d}|".ljust(SET_VALUE_BYTES, "x")
+
+
+def expected_sink_value(spec, i, tx=False):
+    """What Redis holds for record i: a string (SET) or the hash's fields as text."""
+    if spec["mode"] == "string":
+        return set_value(i)
+    v = {k: str(x) for k, x in sink_value(i, spec["fields"]).items()}
+    if tx:
+        v["src"] = "bench"
+        v["email"] = ""
+    return v
+
+
+def final_values_written(redis, n, spec):
+    """True when every key holds its last record's value (SET) or `name` field (HSET): the
+    done condition of a several-task sink, whose rebalances may write records twice."""
+    keys = max(1, n // 10)
+    for start in range(0, keys, 5000):
+        pipe = redis.client.pipeline(transaction=False)
+        for j in range(start, min(keys, start + 5000)):
+            if spec["mode"] == "string":
+                pipe.get(f"{KEYSPACE}:k{j}")
+            else:
+                pipe.hget(f"{KEYSPACE}:k{j}", "name")
+        for j, got in enumerate(pipe.execute(), start):
+            last = j + keys * ((n - 1 - j) // keys)
+            want = set_value(last) if spec["mode"] == "string" else f"user-{last}"
+            if got != want.encode():
+                return False
+    return True
+
+
+def preproduce(kafka, topic, n, spec):
+    """N records with keys from a key space of N/10 and, by `spec`, JSON object values of 3 or 5
+    fields or 100-byte strings."""
     from confluent_kafka import Producer  # noqa: PLC0415
     errors = []
     producer = Producer({"bootstrap.servers": kafka.bootstrap, "linger.ms": 20,
@@ -257,10 +329,15 @@ def preproduce(kafka, topic, n):
                          "log_level": 3,
                          "on_delivery": lambda err, msg: errors.append(err) if err else None})
     dumps = json.JSONEncoder(separators=(",", ":")).encode
+    if spec["mode"] == "string":
+        value = set_value
+    else:
+        fields = spec["fields"]
+        value = lambda i: dumps(sink_value(i, fields))  # noqa: E731
     for i in range(n):
         while True:
             try:
-                producer.produce(topic, dumps(sink_value(i)), sink_key(i, n))
+                producer.produce(topic, value(i), sink_key(i, n))
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -330,18 +407,25 @@ def verify_source(kafka, redis, topic):
     return problems
 
 
-def verify_sink(redis, n):
-    """Every key holds the fields of the last record written for it."""
+def verify_sink(redis, n, spec, tx=False):
+    """Every key holds the value (fields) of the last record written for it."""
     keys = max(1, n // 10)
     problems = []
     names = [f"{KEYSPACE}:k{j}" for j in range(keys)]
     for start in range(0, keys, 5000):
         pipe = redis.client.pipeline(transaction=False)
         for name in names[start:start + 5000]:
-            pipe.hgetall(name)
+            if spec["mode"] == "string":
+                pipe.get(name)
+            else:
+                pipe.hgetall(name)
         for j, got in enumerate(pipe.execute(), start):
             last = j + keys * ((n - 1 - j) // keys)
-            want = {k.encode(): str(v).encode() for k, v in sink_value(last).items()}
+            want = expected_sink_value(spec, last, tx)
+            if isinstance(want, str):
+                want = want.encode()
+            else:
+                want = {k.encode(): v.encode() for k, v in want.items()}
             if got != want:
                 problems.append(f"{names[j]} holds {got!r}, expected {want!r}")
                 if len(problems) > 5:
@@ -497,37 +581,69 @@ def run_source(ctx, run, order):
     return results
 
 
-def run_sink(ctx, run, order):
+def sink_partitions(args, workload):
+    spec = SINKS[workload]
+    if spec["partitions"] is None:
+        return args.partitions
+    return max(spec["partitions"], args.min_partitions)
+
+
+def sink_impls(workload):
+    return (*IMPLS, TX) if SINKS[workload]["tx"] else IMPLS
+
+
+def run_sink(ctx, run, order, workload):
+    """One run of a sink workload: the topic is produced once, then each implementation in
+    `order` moves it into an emptied Redis with a fresh consumer group."""
     args = ctx.args
     n = args.records
+    spec = SINKS[workload]
+    command = "set" if spec["mode"] == "string" else "hset"
+    batch = args.batch if workload == "sink" else args.sink_batch
     redis = kafka = None
     results = {}
     try:
-        redis = procs.RedisServer(ctx.tmp, f"redis-r{run}-sink")
-        kafka = procs.KafkaDev(ctx.kafka_bin, ctx.tmp, {SINK_TOPIC: args.partitions})
-        preproduce(kafka, SINK_TOPIC, n)
+        redis = procs.RedisServer(ctx.tmp, f"redis-r{run}-{workload}")
+        kafka = procs.KafkaDev(ctx.kafka_bin, ctx.tmp,
+                               {SINK_TOPIC: sink_partitions(args, workload)})
+        preproduce(kafka, SINK_TOPIC, n, spec)
         ends = kafka.end_offsets(SINK_TOPIC)
         for impl in order:
             redis.reset()
-            hset_calls = lambda: redis.command_calls("hset")  # noqa: E731
-            if impl == "ferry":
-                name = f"bench-sink-r{run}"
+            calls = lambda: redis.command_calls(command)  # noqa: E731
+            progress = calls
+            if spec["tasks"] > 1 and impl in ("ferry", TX):
+                # A rebalance among the tasks re-delivers what was not committed yet: N calls
+                # may come before every record was written, so then wait for the last values.
+                def progress():
+                    c = calls()
+                    return c if c < n else n if final_values_written(redis, n, spec) else n - 1
+            if impl in ("ferry", TX):
+                name = f"bench-{workload}-{'tx-' if impl == TX else ''}r{run}"
                 group = f"connect-{name}"
                 worker = procs.FerryWorker(
-                    ctx.worker_bin, ctx.tmp, kafka.bootstrap, f"worker-r{run}-sink",
+                    ctx.worker_bin, ctx.tmp, kafka.bootstrap,
+                    f"worker-r{run}-{workload}{'-tx' if impl == TX else ''}",
                     {f"consumer.{k}": v for k, v in (c.split("=", 1) for c in args.consumer)})
+                config = {"connector.class": SINK_CLASS, "tasks.max": str(spec["tasks"]),
+                          "topics": SINK_TOPIC, "redis.uri": redis.uri,
+                          "redis.keyspace": KEYSPACE}
+                if spec["mode"] == "string":
+                    config["redis.type"] = "STRING"
+                    config["value.converter"] = "org.apache.kafka.connect.storage.StringConverter"
+                else:
+                    config["redis.type"] = "HASH"
+                if impl == TX:
+                    config.update(TX_CONFIG)
                 try:
                     def start():
-                        worker.create_connector(name, {
-                            "connector.class": SINK_CLASS, "tasks.max": "1",
-                            "topics": SINK_TOPIC, "redis.uri": redis.uri,
-                            "redis.type": "HASH", "redis.keyspace": KEYSPACE})
+                        worker.create_connector(name, config)
                         return worker
 
                     def stop(w):
                         return {}
-                    perf = start_perf(ctx, worker, f"ferry-sink-r{run}")
-                    res = measure(ctx, impl, start, hset_calls, stop,
+                    perf = start_perf(ctx, worker, f"{impl.replace('+', '-')}-{workload}-r{run}")
+                    res = measure(ctx, impl, start, progress, stop,
                                   lambda w: ferry_check(w, name), cpu_pid=worker.pid)
                     stop_perf(perf, res)
                     res["problems"] = wait_committed(kafka, group, ends)
@@ -539,15 +655,16 @@ def run_sink(ctx, run, order):
                     raise BenchError(f"ferry-worker exited with {code} on SIGTERM: "
                                      f"{procs.tail(worker.log_path)}")
             else:
-                group = f"bench-{impl}-r{run}"
+                group = f"bench-{impl}-{workload}-r{run}"
                 if impl == "python":
                     argv = [ctx.python, os.path.join(HERE, "bridges", "python_sink.py"),
                             kafka.bootstrap, SINK_TOPIC, group, redis.uri, KEYSPACE, str(n),
-                            str(args.batch), *args.consumer]
+                            str(batch), spec["mode"], *args.consumer]
                 else:
                     argv = [ctx.bare["sink"], kafka.bootstrap, SINK_TOPIC, group, "127.0.0.1",
-                            str(redis.port), KEYSPACE, str(n), str(args.batch), *args.consumer]
-                b = procs.Baseline(argv, ctx.tmp, f"{impl}-r{run}-sink")
+                            str(redis.port), KEYSPACE, str(n), str(batch), spec["mode"],
+                            *args.consumer]
+                b = procs.Baseline(argv, ctx.tmp, f"{impl}-r{run}-{workload}")
                 try:
                     def start():
                         b.go()
@@ -558,23 +675,27 @@ def run_sink(ctx, run, order):
                         return {"peak_rss_kb": out.get("vmhwm_kb"),
                                 "self_reported_seconds": out.get("seconds"),
                                 "cpu_seconds": out.get("cpu_seconds")}
-                    res = measure(ctx, impl, start, hset_calls, stop, baseline_check)
+                    res = measure(ctx, impl, start, calls, stop, baseline_check)
                     res["problems"] = wait_committed(kafka, group, ends)
                 finally:
                     b.kill()
             res["expected"] = n
-            res["moved"] = hset_calls()
+            res["moved"] = calls()
             checks = res["problems"]
+            if spec["tasks"] > 1 and impl in ("ferry", TX) and res["moved"] > n:
+                res["redelivered"] = res["moved"] - n  # at-least-once after a rebalance
+                res["moved"] = n
+                log(f"  ({res['redelivered']} records written twice after a rebalance)")
             if res["moved"] != n:
-                checks.append(f"Redis ran HSET {res['moved']} times, expected {n}")
+                checks.append(f"Redis ran {command.upper()} {res['moved']} times, expected {n}")
             keys = redis.client.dbsize()
             if keys != max(1, n // 10):
                 checks.append(f"Redis holds {keys} keys, expected {max(1, n // 10)}")
             if args.verify:
-                checks += verify_sink(redis, n)
+                checks += verify_sink(redis, n, spec, tx=impl == TX)
                 res["verified"] = not checks
             results[impl] = res
-            report_line("sink", run, impl, res)
+            report_line(workload, run, impl, res)
         checks = retention_check(kafka, SINK_TOPIC)
         if checks:
             for res in results.values():
@@ -621,7 +742,7 @@ def report_line(workload, run, impl, res):
     if res.get("self_reported_seconds") is not None:
         extra = f", own clock {res['self_reported_seconds']:.3f} s"
     status = "ok" if not res.get("problems") else "PROBLEM: " + "; ".join(res["problems"])
-    log(f"  run {run} {workload:6} {IMPL_LABEL[impl]:7} {res['moved']:>8} records | steady "
+    log(f"  run {run} {workload:7} {IMPL_LABEL[impl]:12} {res['moved']:>8} records | steady "
         f"{res['steady_seconds']:7.3f} s = {fmt_rate(res['steady_rate']):>9} rec/s | from start "
         f"{res['e2e_seconds']:7.3f} s = {fmt_rate(res['e2e_rate']):>9} rec/s{extra} | "
         f"CPU {fmt_us(res.get('cpu_us_per_record'))}/record | "
@@ -633,7 +754,7 @@ def summarize(runs):
     out = {}
     for key in ("steady_rate", "e2e_rate"):
         s = {}
-        for impl in IMPLS:
+        for impl in (*IMPLS, TX):
             vals = [r[impl][key] for r in runs if impl in r]
             s[impl] = statistics.median(vals) if vals else None
         for base in ("python", "bare"):
@@ -643,7 +764,7 @@ def summarize(runs):
             s[f"ferry/{base} per run"] = ratios
         out[key] = s
     s = {}
-    for impl in IMPLS:
+    for impl in (*IMPLS, TX):
         vals = [r[impl]["cpu_us_per_record"] for r in runs
                 if impl in r and r[impl].get("cpu_us_per_record") is not None]
         s[impl] = statistics.median(vals) if vals else None
@@ -654,7 +775,16 @@ def summarize(runs):
         s[f"ferry/{base}"] = statistics.median(ratios) if ratios else None
     out["cpu_us_per_record"] = s
     out["peak_rss_kb"] = {impl: max((r[impl].get("peak_rss_kb") or -1 for r in runs if impl in r),
-                                    default=None) for impl in IMPLS}
+                                    default=None) for impl in (*IMPLS, TX)}
+    if any(TX in r for r in runs):
+        # Issue 7: what the two-transform chain adds, as medians of per-run ratios (tx / plain).
+        pairs = [(r[TX], r["ferry"]) for r in runs if TX in r and "ferry" in r]
+        tx = {}
+        for key in ("cpu_us_per_record", "steady_seconds", "e2e_seconds"):
+            ratios = [a[key] / b[key] for a, b in pairs if a.get(key) and b.get(key)]
+            tx[key] = statistics.median(ratios) if ratios else None
+            tx[key + " per run"] = ratios
+        out["tx_over_plain"] = tx
     return out
 
 
@@ -680,6 +810,54 @@ def table(summaries, key):
                      fmt_ratio(m["ferry/python"]), fmt_ratio(m["ferry/bare"]),
                      fmt_mb(s["peak_rss_kb"]["ferry"]), fmt_mb(s["peak_rss_kb"]["python"])))
     return render(rows)
+
+
+def goals_table(summaries):
+    """Issue 5: the sink figures next to its goals (CPU s per million records = us/record)."""
+    rows = [("workload", "ferry rec/s", "python rec/s", "bare C rec/s", "ferry CPU s/M",
+             "python CPU s/M", "bare C CPU s/M", "CPU ferry/python (goal <= 0.33)",
+             "CPU ferry/bare (goal <= 1.25)", "wall ferry/bare (goal >= 0.8)",
+             "ferry peak RSS (goal <= 100 MB)")]
+    for workload, s in summaries.items():
+        if workload not in SINKS:
+            continue
+        c = s["cpu_us_per_record"]
+        st = s["steady_rate"]
+
+        def mark(ok):
+            return "" if ok is None else (" ok" if ok else " MISS")
+        rss = s["peak_rss_kb"]["ferry"]
+        tasks = SINKS[workload]["tasks"]
+        rows.append((
+            f"{workload} ({tasks} task{'s' if tasks > 1 else ''})",
+            fmt_rate(st["ferry"]), fmt_rate(st["python"]), fmt_rate(st["bare"]),
+            f"{c['ferry']:.2f}" if c["ferry"] is not None else "-",
+            f"{c['python']:.2f}" if c["python"] is not None else "-",
+            f"{c['bare']:.2f}" if c["bare"] is not None else "-",
+            fmt_ratio(c["ferry/python"]) + mark(None if c["ferry/python"] is None
+                                                else c["ferry/python"] <= 1 / 3),
+            fmt_ratio(c["ferry/bare"]) + mark(None if c["ferry/bare"] is None
+                                              else c["ferry/bare"] <= 1.25),
+            fmt_ratio(st["ferry/bare"]) + mark(None if st["ferry/bare"] is None
+                                               else st["ferry/bare"] >= 0.8),
+            fmt_mb(rss) + mark(None if rss is None or rss < 0 else rss <= 100 * 1024)))
+    return render(rows)
+
+
+def tx_table(summaries):
+    """Issue 7: ferry with the two-transform chain over plain ferry, same run."""
+    rows = [("workload", "plain CPU/record", "+2 SMTs CPU/record", "CPU ratio",
+             "steady time ratio", "from-start time ratio", "per-run CPU ratios")]
+    for workload, s in summaries.items():
+        tx = s.get("tx_over_plain")
+        if not tx:
+            continue
+        c = s["cpu_us_per_record"]
+        rows.append((workload, fmt_us(c["ferry"]), fmt_us(c[TX]),
+                     fmt_ratio(tx["cpu_us_per_record"]),
+                     fmt_ratio(tx["steady_seconds"]), fmt_ratio(tx["e2e_seconds"]),
+                     " ".join(f"{r:.2f}" for r in tx["cpu_us_per_record per run"])))
+    return render(rows) if len(rows) > 1 else ""
 
 
 def cpu_table(summaries):
@@ -709,22 +887,29 @@ def main(argv=None):
     doc = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
            "machine": machine_info(), "command": command,
            "config": {"records": args.records, "runs": args.runs, "partitions": args.partitions,
-                      "batch": args.batch, "poll_ms": args.poll_ms, "build_dir": args.build_dir,
+                      "batch": args.batch, "sink_batch": args.sink_batch, "poll_ms": args.poll_ms,
+                      "build_dir": args.build_dir,
                       "workloads": args.workloads, "verify": args.verify,
                       "sink_consumer_settings": args.consumer, "perf": bool(args.perf)},
            "workloads": {w: {"runs": []} for w in args.workloads}, "problems": [], "ok": False}
     tmp = tempfile.mkdtemp(prefix="ferry-bench-")
-    log(f"ferry bench: {args.records} records x {args.runs} run(s), {args.partitions} partitions "
-        f"per topic, batch {args.batch}, build {args.build_dir}, {os.cpu_count()} cores; "
-        f"temp {tmp}")
+    log(f"ferry bench: {args.records} records x {args.runs} run(s), workloads "
+        f"{','.join(args.workloads)}; {args.partitions} partitions (source, sink), "
+        f"{max(16, args.min_partitions)} (set, hset); batch {args.batch} (source, sink), "
+        f"{args.sink_batch} (set, hset baselines); build {args.build_dir}, {os.cpu_count()} "
+        f"cores; temp {tmp}")
     failed = None
     try:
         ctx = Context(args, tmp, build_bare(tmp))
         for run in range(1, args.runs + 1):
-            order = list(IMPLS[(run - 1) % 3:] + IMPLS[:(run - 1) % 3])
             for workload in args.workloads:
-                fn = run_source if workload == "source" else run_sink
-                results = fn(ctx, run, order)
+                impls = IMPLS if workload == "source" else sink_impls(workload)
+                k = (run - 1) % len(impls)
+                order = list(impls[k:] + impls[:k])
+                if workload == "source":
+                    results = run_source(ctx, run, order)
+                else:
+                    results = run_sink(ctx, run, order, workload)
                 doc["workloads"][workload]["runs"].append(results)
                 for impl, res in results.items():
                     for p in res.get("problems", []):
@@ -758,6 +943,15 @@ def main(argv=None):
         log("\nCPU time per record (all threads of the process doing the moving, from start to "
             "done; median; ratios are medians of per-run ratios, lower is better for ferry).")
         log(cpu_table(summaries))
+        if any(w in SINKS for w in summaries):
+            log("\nSink goals (issue 5): steady rec/s and CPU seconds per million records "
+                "(medians), ratios are medians of per-run ratios.")
+            log(goals_table(summaries))
+        t = tx_table(summaries)
+        if t:
+            log("\nTwo-transform chain (issue 7): ferry with InsertField$Value + MaskField$Value "
+                "over plain ferry, medians of per-run ratios (1.10x = 10% more).")
+            log(t)
     log(f"\n{'OK' if doc['ok'] else 'FAILED'}: {len(doc['problems'])} problem(s), "
         f"{doc['seconds']:.0f} s in all")
     for p in doc["problems"]:

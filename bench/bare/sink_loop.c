@@ -1,6 +1,9 @@
-/* Bare C baseline for the sink workload: Kafka topic -> Redis hashes, no framework.
+/* Bare C baseline for the sink workloads: Kafka topic -> Redis hashes or strings, no framework.
  *
- *   sink_loop BOOTSTRAP TOPIC GROUP REDIS_HOST REDIS_PORT KEYSPACE COUNT BATCH [KEY=VALUE ...]
+ *   sink_loop BOOTSTRAP TOPIC GROUP REDIS_HOST REDIS_PORT KEYSPACE COUNT BATCH MODE [KEY=VALUE ...]
+ *
+ * MODE "hash": HSET from flat JSON object values (below); MODE "string": SET KEYSPACE:<key>
+ * <value> with the value's bytes as they are.
  *
  * KEY=VALUE arguments are extra librdkafka consumer settings (bench/run.py passes the same ones
  * to every implementation).
@@ -241,9 +244,9 @@ static void commit(rd_kafka_t *rk, const char *topic, pos_t *pos, int npos, int 
 }
 
 int main(int argc, char **argv) {
-  if (argc < 9) {
+  if (argc < 10) {
     fprintf(stderr,
-            "usage: %s BOOTSTRAP TOPIC GROUP REDIS_HOST REDIS_PORT KEYSPACE COUNT BATCH "
+            "usage: %s BOOTSTRAP TOPIC GROUP REDIS_HOST REDIS_PORT KEYSPACE COUNT BATCH MODE "
             "[KEY=VALUE ...]\n",
             argv[0]);
     return 2;
@@ -256,6 +259,11 @@ int main(int argc, char **argv) {
   const char *keyspace = argv[6];
   long count = atol(argv[7]);
   int batch = atoi(argv[8]);
+  int string_mode = strcmp(argv[9], "string") == 0;
+  if (!string_mode && strcmp(argv[9], "hash") != 0) {
+    fprintf(stderr, "MODE must be hash or string, not %s\n", argv[9]);
+    return 2;
+  }
   size_t ks_len = strlen(keyspace);
 
   printf("READY\n");
@@ -279,7 +287,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  for (int i = 9; i < argc; i++) {
+  for (int i = 10; i < argc; i++) {
     char *eq = strchr(argv[i], '=');
     if (!eq) {
       fprintf(stderr, "expected KEY=VALUE, got %s\n", argv[i]);
@@ -347,9 +355,16 @@ int main(int argc, char **argv) {
       memcpy(key, keyspace, ks_len);
       key[ks_len] = ':';
       memcpy(key + ks_len + 1, m->key, m->key_len);
-      hargv[0] = "HSET", hlens[0] = 4;
       hargv[1] = key, hlens[1] = ks_len + 1 + m->key_len;
-      int fields = parse_object((const char *)m->payload, m->len, &arena, hargv + 2, hlens + 2);
+      int fields;
+      if (string_mode) {
+        hargv[0] = "SET", hlens[0] = 3;
+        hargv[2] = m->payload ? (const char *)m->payload : "", hlens[2] = m->len;
+        fields = 1;
+      } else {
+        hargv[0] = "HSET", hlens[0] = 4;
+        fields = parse_object((const char *)m->payload, m->len, &arena, hargv + 2, hlens + 2);
+      }
       if (fields < 0) {
         if (errors++ == 0)
           fprintf(stderr, "record %lld is not a JSON object\n", (long long)m->offset);

@@ -1,19 +1,21 @@
 """Python baseline for the sink workload: Kafka topic -> Redis hashes.
 
-    python_sink.py BOOTSTRAP TOPIC GROUP REDIS_URI KEYSPACE COUNT BATCH [KEY=VALUE ...]
+    python_sink.py BOOTSTRAP TOPIC GROUP REDIS_URI KEYSPACE COUNT BATCH MODE [KEY=VALUE ...]
 
 What a user would write instead of ferry, tuned: a subscribed confluent_kafka Consumer (manual
-commits) read with consume(num_messages=BATCH), each record's JSON object value written with
-HSET KEYSPACE:<key> (redis-py pipeline without MULTI, executed once per batch; null fields
-skipped, non-string values as JSON text, as ferry does), then an asynchronous commit of the
-consumed positions (at-least-once: only after Redis acknowledged the pipeline).
+commits) read with consume(num_messages=BATCH) (bench/run.py: 5000), one redis-py pipeline
+without MULTI per batch, executed once, then a synchronous commit of the consumed positions
+(at-least-once: only after Redis acknowledged the pipeline). MODE:
+  hash    each record's JSON object value written with HSET KEYSPACE:<key> f v ... (null fields
+          skipped, non-string values as JSON text, as ferry does)
+  string  each record's value written as is with SET KEYSPACE:<key> value
 
 KEY=VALUE arguments are extra librdkafka consumer settings (bench/run.py passes the same ones to
 every implementation).
 
 Protocol with bench/run.py: imports, prints "READY", waits for one line on stdin, then creates
 its clients and moves COUNT records; prints one JSON line {"records","errors","seconds",
-"cpu_seconds","vmhwm_kb"} after a final synchronous commit.
+"cpu_seconds","vmhwm_kb"} after the last batch's synchronous commit.
 """
 import json
 import resource
@@ -42,9 +44,12 @@ def field_text(v):
 
 
 def main():
-    bootstrap, topic, group, redis_uri, keyspace, count, batch = sys.argv[1:8]
+    bootstrap, topic, group, redis_uri, keyspace, count, batch, mode = sys.argv[1:9]
     count, batch = int(count), int(batch)
-    extra = dict(arg.split("=", 1) for arg in sys.argv[8:])
+    if mode not in ("hash", "string"):
+        sys.stderr.write(f"MODE must be hash or string, not {mode!r}\n")
+        return 2
+    extra = dict(arg.split("=", 1) for arg in sys.argv[9:])
     print("READY", flush=True)
     sys.stdin.readline()
     t0 = time.monotonic()
@@ -65,6 +70,10 @@ def main():
         for m in msgs:
             if m.error():
                 continue
+            if mode == "string":
+                pipe.set(prefix + m.key().decode(), m.value())
+                written += 1
+                continue
             value = loads(m.value())
             mapping = {k: (v if isinstance(v, (str, int, float)) and not isinstance(v, bool)
                            else field_text(v))
@@ -77,12 +86,11 @@ def main():
                 if errors == 0:
                     sys.stderr.write(f"HSET failed: {reply}\n")
                 errors += 1
-        consumer.commit(asynchronous=True)
-    try:
-        consumer.commit(asynchronous=False)
-    except KafkaException as e:
-        if e.args[0].code() != KafkaError._NO_OFFSET:  # everything was committed already
-            raise
+        try:
+            consumer.commit(asynchronous=False)
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError._NO_OFFSET:  # only error messages in the batch
+                raise
     seconds = time.monotonic() - t0
     cpu = cpu_seconds() - cpu0
     consumer.close()

@@ -2,10 +2,12 @@
 
     /usr/bin/python3 tests/integration/test_bench_smoke.py --build-dir BUILD [unittest args]
 
-Runs `bench/run.py --records 5000 --runs 1 --verify` once and checks that it finishes in time,
-that every implementation of every workload moved exactly the expected records (and their
-content, --verify), and that it reports sensible positive numbers. It asserts no ratio
-threshold: the machine is shared and noisy, and 5000 records are far too few to time.
+Runs `bench/run.py --records 5000 --runs 1 --verify --workloads source,set-4t,hset` once (a
+subset that covers every code path: the source, SET and HSET sinks, 4 ferry tasks, and the
+two-transform ferry variant of hset) and checks that it finishes in time, that every
+implementation of every workload moved exactly the expected records (and their content,
+--verify), and that it reports sensible positive numbers. It asserts no ratio threshold: the
+machine is shared and noisy, and 5000 records are far too few to time.
 """
 
 import argparse
@@ -21,9 +23,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 BUILD_DIR = os.path.join(REPO, "build")
 RECORDS = 5000
-TIMEOUT = 180  # seconds for the whole bench run; it normally takes ~20 s
-IMPLS = ("ferry", "python", "bare")
-WORKLOADS = ("source", "sink")
+TIMEOUT = 180  # seconds for the whole bench run; it normally takes ~40 s
+WORKLOADS = {"source": ("ferry", "python", "bare"), "set-4t": ("ferry", "python", "bare"),
+             "hset": ("ferry", "python", "bare", "ferry+tx")}
 
 
 class BenchSmokeTest(unittest.TestCase):
@@ -33,7 +35,7 @@ class BenchSmokeTest(unittest.TestCase):
         cls.json_path = os.path.join(cls.tmp.name, "bench.json")
         cmd = [sys.executable or "/usr/bin/python3", os.path.join(REPO, "bench", "run.py"),
                "--records", str(RECORDS), "--runs", "1", "--build-dir", BUILD_DIR, "--verify",
-               "--json", cls.json_path]
+               "--workloads", ",".join(WORKLOADS), "--json", cls.json_path]
         start = time.monotonic()
         try:
             cls.proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
@@ -68,10 +70,11 @@ class BenchSmokeTest(unittest.TestCase):
 
     def test_every_workload_moved_exactly_the_expected_records(self):
         self.assertIsNotNone(self.doc, self.output())
-        for workload in WORKLOADS:
+        for workload, impls in WORKLOADS.items():
             runs = self.doc["workloads"][workload]["runs"]
             self.assertEqual(len(runs), 1, workload)
-            for impl in IMPLS:
+            self.assertEqual(sorted(runs[0]), sorted(impls), workload)
+            for impl in impls:
                 res = runs[0][impl]
                 with self.subTest(workload=workload, impl=impl):
                     self.assertEqual(res["expected"], RECORDS)
@@ -82,10 +85,10 @@ class BenchSmokeTest(unittest.TestCase):
 
     def test_reports_sensible_positive_numbers(self):
         self.assertIsNotNone(self.doc, self.output())
-        for workload in WORKLOADS:
+        for workload, impls in WORKLOADS.items():
             summary = self.doc["workloads"][workload]["summary"]
             res = self.doc["workloads"][workload]["runs"][0]
-            for impl in IMPLS:
+            for impl in impls:
                 with self.subTest(workload=workload, impl=impl):
                     r = res[impl]
                     for key in ("steady_rate", "e2e_rate", "steady_seconds", "e2e_seconds"):
@@ -103,6 +106,11 @@ class BenchSmokeTest(unittest.TestCase):
                         self.assertIsNotNone(ratio)
                         self.assertGreater(ratio, 0)
                         self.assertTrue(ratio < 1e4)
+        tx = self.doc["workloads"]["hset"]["summary"]["tx_over_plain"]
+        for key in ("cpu_us_per_record", "steady_seconds", "e2e_seconds"):
+            with self.subTest(tx_ratio=key):
+                self.assertEqual(len(tx[key + " per run"]), 1)
+                self.assertGreater(tx[key], 0)
 
     def test_prints_the_ratio_table(self):
         self.assertIsNotNone(self.proc, self.output())
@@ -111,6 +119,10 @@ class BenchSmokeTest(unittest.TestCase):
                       "ferry/python | ferry/bare | ferry peak RSS | python peak RSS |", out)
         for workload in WORKLOADS:
             self.assertRegex(out, rf"\n\| {workload} +\|[^\n]*x \|[^\n]*MB \|")
+        self.assertRegex(out, r"\| workload +\| ferry rec/s \| python rec/s \| bare C rec/s \| "
+                              r"ferry CPU s/M \|")
+        self.assertRegex(out, r"\n\| set-4t \(4 tasks\) +\|[^\n]*MB (ok|MISS) \|")
+        self.assertRegex(out, r"\n\| hset +\|[^\n]* us \|[^\n]*x \|")  # the issue 7 table
         self.assertIn("OK: 0 problem(s)", out)
 
     def test_leaves_no_process_behind(self):
