@@ -27,6 +27,7 @@
 #include "ferry/storage/config_store.hpp"
 #include "ferry/storage/offset_store.hpp"
 #include "ferry/storage/status_store.hpp"
+#include "plugin_loader.hpp"
 #include "stop_signals.hpp"
 #include "worker_cli.hpp"
 #include "worker_main.hpp"
@@ -83,6 +84,8 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
   api::plugin_registry registry;
   redis::register_redis_connectors(registry);
   if (extra_plugins) extra_plugins(registry);
+  // After the built-ins, so that a plug-in cannot take their names; before any task exists.
+  app::load_plugins(config->plugin_path, registry);
 
   // Standalone: files and memory; distributed: Kafka topics and the group.
   std::unique_ptr<core::standalone_herder> standalone;

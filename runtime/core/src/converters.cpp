@@ -1,5 +1,8 @@
 #include "ferry/core/converters.hpp"
 
+#include <array>
+#include <stdexcept>
+
 #include "ferry/api/errors.hpp"
 
 namespace ferry::core {
@@ -146,15 +149,58 @@ class json_converter final : public converter {
   json tmp_;
 };
 
-}  // namespace
+constexpr std::array<const char*, 3> k_builtin_converters = {
+    "org.apache.kafka.connect.json.JsonConverter",
+    "org.apache.kafka.connect.storage.StringConverter",
+    "org.apache.kafka.connect.converters.ByteArrayConverter"};
 
-bool is_known_converter(const std::string& class_name) {
+// Converter classes added by plug-ins; filled at start-up, then only read.
+std::vector<api::converter_plugin>& plugin_converters() {
+  static std::vector<api::converter_plugin> all;
+  return all;
+}
+
+const api::converter_plugin* find_plugin_converter(const std::string& class_name) {
+  for (const auto& p : plugin_converters()) {
+    if (p.class_name == class_name) return &p;
+  }
+  auto n = simple_name(class_name);
+  for (const auto& p : plugin_converters()) {
+    if (simple_name(p.class_name) == n) return &p;
+  }
+  return nullptr;
+}
+
+bool is_builtin_converter(const std::string& class_name) {
   auto n = simple_name(class_name);
   return n == "JsonConverter" || n == "StringConverter" || n == "ByteArrayConverter";
 }
 
+}  // namespace
+
+bool is_known_converter(const std::string& class_name) {
+  return is_builtin_converter(class_name) || find_plugin_converter(class_name) != nullptr;
+}
+
+void register_converter(api::converter_plugin plugin) {
+  if (plugin.class_name.empty() || !plugin.make) {
+    throw std::logic_error("converter plugin without a class name or factory");
+  }
+  if (is_known_converter(plugin.class_name)) {
+    throw std::logic_error("converter class " + plugin.class_name +
+                           " is already registered (same class or simple name)");
+  }
+  plugin_converters().push_back(std::move(plugin));
+}
+
+std::vector<std::string> converter_classes() {
+  std::vector<std::string> out(k_builtin_converters.begin(), k_builtin_converters.end());
+  for (const auto& p : plugin_converters()) out.push_back(p.class_name);
+  return out;
+}
+
 std::unique_ptr<converter> make_converter(const std::string& class_name,
-                                          const api::config_map& settings, bool /*is_key*/) {
+                                          const api::config_map& settings, bool is_key) {
   auto n = simple_name(class_name);
   if (n == "StringConverter") return std::make_unique<string_converter>();
   if (n == "ByteArrayConverter") return std::make_unique<byte_array_converter>();
@@ -170,10 +216,10 @@ std::unique_ptr<converter> make_converter(const std::string& class_name,
     }
     return std::make_unique<json_converter>(schemas);
   }
-  throw api::config_error("Unknown converter class " + class_name +
-                          "; known: org.apache.kafka.connect.json.JsonConverter, "
-                          "org.apache.kafka.connect.storage.StringConverter, "
-                          "org.apache.kafka.connect.converters.ByteArrayConverter");
+  if (const auto* p = find_plugin_converter(class_name)) return p->make(settings, is_key);
+  std::string known;
+  for (const auto& c : converter_classes()) known += (known.empty() ? "" : ", ") + c;
+  throw api::config_error("Unknown converter class " + class_name + "; known: " + known);
 }
 
 json infer_schema(const json& value) {

@@ -76,6 +76,12 @@ const api::config_def& worker_config::definition() {
               .default_value = "",
               .importance = importance_level::high,
               .doc = "Standalone: file that keeps source offsets."});
+    d.define({.name = "plugin.path",
+              .type = config_type::list,
+              .default_value = "",
+              .importance = importance_level::low,
+              .doc = "Comma-separated directories holding plug-ins: every *.so file directly in "
+                     "a directory or in one of its subdirectories is loaded at start-up."});
     d.define({.name = "config.storage.file.filename",
               .type = config_type::string,
               .default_value = "",
@@ -202,11 +208,6 @@ const api::config_def& worker_config::definition() {
               .importance = importance_level::high,
               .doc = "Distributed: heartbeats to the group coordinator.",
               .validate = api::at_least(1)});
-    d.define({.name = "plugin.path",
-              .type = config_type::list,
-              .default_value = "",
-              .importance = importance_level::low,
-              .doc = "Plug-in directories."});
     return d;
   }();
   return def;
@@ -282,6 +283,7 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
   }
   wc.offset_file = pc.get_string("offset.storage.file.filename");
   wc.config_file = pc.get_string("config.storage.file.filename");
+  wc.plugin_path = pc.get_list("plugin.path");
   if (standalone && wc.config_file.empty() && !wc.offset_file.empty()) {
     wc.config_file = wc.offset_file + ".connectors.json";
   }

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 #include "ferry/api/errors.hpp"
 #include "plugins.hpp"
@@ -97,41 +98,76 @@ std::regex compile_regex(const std::string& pattern) {
 
 }  // namespace detail
 
-const std::vector<plugin_info>& catalog() {
-  static const std::vector<plugin_info> all = [] {
-    std::vector<plugin_info> out;
-    detail::register_field_transforms(out);
-    detail::register_value_transforms(out);
-    detail::register_record_transforms(out);
-    detail::register_time_transforms(out);
-    detail::register_predicates(out);
-    std::sort(out.begin(), out.end(), [](const plugin_info& a, const plugin_info& b) {
-      return a.class_name < b.class_name;
-    });
-    return out;
+namespace {
+
+struct catalog_state {
+  std::vector<plugin_info> plugins;  // class-name order
+  std::map<std::string, const plugin_info*, std::less<>> by_name;
+};
+
+// Kafka Connect also accepts a plugin's simple class name when no other plugin shares it;
+// nested $Key/$Value classes have none.
+void index(catalog_state& state) {
+  std::sort(state.plugins.begin(), state.plugins.end(),
+            [](const plugin_info& a, const plugin_info& b) { return a.class_name < b.class_name; });
+  state.by_name.clear();
+  std::map<std::string, int> simple_count;
+  for (const auto& p : state.plugins) {
+    state.by_name[p.class_name] = &p;
+    if (p.class_name.find('$') == std::string::npos) {
+      ++simple_count[p.class_name.substr(p.class_name.rfind('.') + 1)];
+    }
+  }
+  for (const auto& p : state.plugins) {
+    if (p.class_name.find('$') != std::string::npos) continue;
+    auto simple = p.class_name.substr(p.class_name.rfind('.') + 1);
+    if (simple_count[simple] == 1) state.by_name.emplace(simple, &p);
+  }
+}
+
+catalog_state& state() {
+  static catalog_state all = [] {
+    catalog_state s;
+    detail::register_field_transforms(s.plugins);
+    detail::register_value_transforms(s.plugins);
+    detail::register_record_transforms(s.plugins);
+    detail::register_time_transforms(s.plugins);
+    detail::register_predicates(s.plugins);
+    index(s);
+    return s;
   }();
   return all;
 }
 
+}  // namespace
+
+const std::vector<plugin_info>& catalog() {
+  return state().plugins;
+}
+
+void register_plugin(plugin_info plugin) {
+  const bool complete = plugin.kind == plugin_kind::transformation
+                            ? plugin.make_transformation && !plugin.make_predicate
+                            : plugin.make_predicate && !plugin.make_transformation;
+  if (plugin.class_name.empty() || !complete) {
+    throw std::logic_error("transformation/predicate plugin " + plugin.class_name +
+                           " needs a class name and exactly the factory of its kind");
+  }
+  // A second class with a built-in's simple name would make that short name ambiguous.
+  auto simple = [](const std::string& n) { return n.substr(n.rfind('.') + 1); };
+  auto& s = state();
+  for (const auto& p : s.plugins) {
+    if (p.class_name == plugin.class_name || simple(p.class_name) == simple(plugin.class_name)) {
+      throw std::logic_error("class " + plugin.class_name + " clashes with the registered class " +
+                             p.class_name);
+    }
+  }
+  s.plugins.push_back(std::move(plugin));
+  index(s);
+}
+
 const plugin_info* find_plugin(const std::string& class_name) {
-  // Kafka Connect also accepts a plugin's simple class name when no other plugin shares it;
-  // nested $Key/$Value classes have none.
-  static const std::map<std::string, const plugin_info*, std::less<>> by_name = [] {
-    std::map<std::string, const plugin_info*, std::less<>> m;
-    std::map<std::string, int> simple_count;
-    for (const auto& p : catalog()) {
-      m[p.class_name] = &p;
-      if (p.class_name.find('$') == std::string::npos) {
-        ++simple_count[p.class_name.substr(p.class_name.rfind('.') + 1)];
-      }
-    }
-    for (const auto& p : catalog()) {
-      if (p.class_name.find('$') != std::string::npos) continue;
-      auto simple = p.class_name.substr(p.class_name.rfind('.') + 1);
-      if (simple_count[simple] == 1) m.emplace(simple, &p);
-    }
-    return m;
-  }();
+  const auto& by_name = state().by_name;
   auto it = by_name.find(api::trim(class_name));
   return it == by_name.end() ? nullptr : it->second;
 }

@@ -45,6 +45,7 @@ struct worker_config {
   int advertised_port = 0;
   std::string offset_file;  // offset.storage.file.filename
   std::string config_file;  // config.storage.file.filename (ferry; standalone connector configs)
+  std::vector<std::string> plugin_path;  // plugin.path: directories scanned for plug-in .so files
   std::chrono::milliseconds offset_flush_interval{60000};
   std::chrono::milliseconds offset_flush_timeout{5000};
   std::chrono::milliseconds task_shutdown_timeout{5000};

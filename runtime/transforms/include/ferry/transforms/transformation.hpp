@@ -68,9 +68,16 @@ struct plugin_info {
   std::function<std::unique_ptr<predicate>(const plugin_config&)> make_predicate;
 };
 
-// Kafka's 16 transformations (with their $Key/$Value classes) and 3 predicates, in class-name
-// order. Built once, immutable, shared by every thread.
+// Kafka's 16 transformations (with their $Key/$Value classes) and 3 predicates, plus the classes
+// plug-ins registered, in class-name order. Immutable once start-up registration is over, then
+// shared by every thread.
 const std::vector<plugin_info>& catalog();
+
+// Adds a plug-in's transformation or predicate (exactly one of make_transformation and
+// make_predicate set, matching `kind`). Start-up only, single-threaded, before any chain is built
+// or catalog()/find_plugin() results are kept: it invalidates pointers into the catalog.
+// Throws std::logic_error when the class name is taken or the entry is incomplete.
+void register_plugin(plugin_info plugin);
 
 // The entry for a full class name, or for an unambiguous simple name ("RegexRouter"), as
 // Kafka Connect's plugin aliases allow; nullptr when unknown.

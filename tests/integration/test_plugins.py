@@ -1,0 +1,161 @@
+"""External plug-ins from plugin.path: the example connector and transform of examples/plugins
+are built out of tree against the installed API (`cmake --install`, find_package(ferry)), dropped
+into a plugin.path directory, listed by GET /connector-plugins and run in a live worker (the data
+is checked with kcat); a plug-in built for another API version and a file that is no shared
+object are refused with a clear log line while the worker keeps running.
+
+    /usr/bin/python3 tests/integration/test_plugins.py --build-dir BUILD [-v] [-k name]
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import ferry_harness as fh  # noqa: E402
+from ferry_harness import wait_until  # noqa: E402
+
+BUILD_DIR = None
+SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+EXAMPLES = os.path.join(SOURCE_DIR, "examples", "plugins")
+
+COUNTER_CLASS = "com.example.ferry.CounterSourceConnector"
+UPPER_CLASS = "com.example.ferry.UpperCase$Value"
+BUILD_TIMEOUT = 600  # two small translation units each
+
+
+def run(cmd, timeout=BUILD_TIMEOUT):
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n"
+                             f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def build_example(name, prefix, build_dir, extra=()):
+    """Configures and builds examples/plugins/<name> out of tree; returns the .so path."""
+    run(["cmake", "-S", os.path.join(EXAMPLES, name), "-B", build_dir, "-G", "Ninja",
+         "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DCMAKE_CXX_COMPILER=g++",
+         f"-DCMAKE_PREFIX_PATH={prefix}", *extra])
+    run(["cmake", "--build", build_dir, "-j", "2"])
+    found = [f for f in os.listdir(build_dir) if f.endswith(".so")]
+    if len(found) != 1:
+        raise AssertionError(f"expected one plug-in in {build_dir}, found {found}")
+    return os.path.join(build_dir, found[0])
+
+
+class PluginsTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="ferry-plugins-")
+        tmp = cls.tmp.name
+        prefix = os.path.join(tmp, "prefix")
+        run(["cmake", "--install", BUILD_DIR, "--prefix", prefix])
+        for header in ("api/plugin_abi.hpp", "api/config_def.hpp",
+                       "transforms/transformation.hpp"):
+            assert os.path.isfile(os.path.join(prefix, "include", "ferry", header)), header
+
+        # Layout as Kafka scans it: shared objects directly in a plugin.path directory and in
+        # its subdirectories.
+        cls.plugin_dir = os.path.join(tmp, "plugins")
+        os.makedirs(os.path.join(cls.plugin_dir, "upper-case"))
+        os.makedirs(os.path.join(cls.plugin_dir, "old"))
+        counter = build_example("counter-source", prefix, os.path.join(tmp, "b-counter"))
+        upper = build_example("upper-case", prefix, os.path.join(tmp, "b-upper"))
+        # The same connector compiled as if against another plug-in API version.
+        old = build_example("counter-source", prefix, os.path.join(tmp, "b-old"),
+                            ["-DCMAKE_CXX_FLAGS=-DFERRY_PLUGIN_API_VERSION=999"])
+        shutil.copy(counter, os.path.join(cls.plugin_dir, "counter_source.so"))
+        shutil.copy(upper, os.path.join(cls.plugin_dir, "upper-case", "upper_case.so"))
+        shutil.copy(old, os.path.join(cls.plugin_dir, "old", "counter_source_api999.so"))
+        with open(os.path.join(cls.plugin_dir, "old", "not_a_library.so"), "w") as f:
+            f.write("this is not an ELF file\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory(prefix="ferry-plugins-run-")
+        self.addCleanup(tmp.cleanup)
+        self.redis, self.kafka, self.worker = fh.start_stack(
+            self, BUILD_DIR, tmp.name, properties={"plugin.path": self.plugin_dir})
+
+    def tearDown(self):
+        if self.worker.running():
+            code, _ = self.worker.terminate(timeout=30)
+            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
+        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
+
+    def test_plugins_are_listed_like_builtins(self):
+        status, body, _ = self.worker.get("/connector-plugins")
+        self.assertEqual(status, 200)
+        self.assertIn({"class": COUNTER_CLASS, "type": "source"},
+                      [{"class": p["class"], "type": p["type"]} for p in body])
+        status, body, _ = self.worker.get("/connector-plugins?connectorsOnly=false")
+        self.assertEqual(status, 200)
+        kinds = {p["class"]: p["type"] for p in body}
+        self.assertEqual(kinds.get(UPPER_CLASS), "transformation")
+        self.assertEqual(kinds.get("org.apache.kafka.connect.transforms.RegexRouter"),
+                         "transformation")
+        status, body, _ = self.worker.get("/connector-plugins/" + UPPER_CLASS + "/config")
+        self.assertEqual(status, 200, body)
+        self.assertIn("field", [k["name"] for k in body])
+        status, body, _ = self.worker.get("/connector-plugins/CounterSourceConnector/config")
+        self.assertEqual(status, 200, body)
+        self.assertTrue({"topic", "count", "message"} <= {k["name"] for k in body})
+
+    def test_refused_plugins_are_logged_and_skipped(self):
+        def logged():
+            log = self.worker.log_text()
+            return ("counter_source_api999.so" in log and "not_a_library.so" in log)
+        wait_until(logged, 10, "the refusals in the worker log")
+        log = self.worker.log_text()
+        self.assertRegex(log, r"Skipping plug-in \S*counter_source_api999\.so: it was built for "
+                              r"ferry plug-in API version 999, this worker provides version \d+\. "
+                              r"Rebuild it")
+        self.assertRegex(log, r"Skipping plug-in \S*not_a_library\.so: cannot load it")
+        self.assertEqual(self.worker.get("/health").status, 200)
+        # The good copy of the same class was loaded, exactly once.
+        classes = [p["class"] for p in self.worker.get("/connector-plugins")[1]]
+        self.assertEqual(classes.count(COUNTER_CLASS), 1)
+
+    def test_plugin_connector_with_plugin_transform_moves_data(self):
+        n = 250
+        self.worker.create_connector("counter", {
+            "connector.class": COUNTER_CLASS,
+            "topic": "numbers",
+            "count": str(n),
+            "message": "record",
+            "transforms": "up",
+            "transforms.up.type": UPPER_CLASS,
+            "transforms.up.field": "message",
+        })
+        self.worker.wait_running("counter")
+
+        def all_in_kafka():
+            self.worker.check_not_failed("counter")
+            return fh.kafka_message_count(self.kafka.bootstrap, "numbers") >= n
+        wait_until(all_in_kafka, 60, f"{n} records in topic numbers")
+        records = fh.kcat_consume(self.kafka.bootstrap, "numbers")
+        self.assertEqual(len(records), n)
+        self.assertEqual(sorted((int(k), json.loads(v)) for k, v in records),
+                         [(i, {"n": i, "message": f"RECORD {i}"}) for i in range(n)])
+
+    def test_validate_checks_a_plugin_transform_config(self):
+        status, body, _ = self.worker.put("/connector-plugins/" + COUNTER_CLASS +
+                                          "/config/validate", {
+            "connector.class": COUNTER_CLASS, "topic": "t",
+            "transforms": "up", "transforms.up.type": UPPER_CLASS})
+        self.assertEqual(status, 200, body)
+        self.assertGreater(body["error_count"], 0, body)
+
+
+if __name__ == "__main__":
+    BUILD_DIR, argv = fh.parse_args()
+    unittest.main(argv=argv)
