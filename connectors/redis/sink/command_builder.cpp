@@ -58,7 +58,7 @@ std::optional<std::int64_t> positive_seconds(std::string_view text) {
 command_builder::command_builder(const redis_sink_config& config)
     : config_(config),
       keyspace_(command_template::parse(config.keyspace, false, "redis.keyspace")),
-      cluster_tx_(config.multiexec && config.endpoint.cluster),
+      cluster_tx_(config.multiexec && config.endpoint.cluster && !config.exactly_once),
       ttl_path_(path_of(config.ttl_field)),
       score_path_(path_of(config.zset_score_field)),
       id_path_(path_of(config.stream_id_field)) {
@@ -287,7 +287,8 @@ void command_builder::emit(const api::sink_record& r, const plan_t& p,
   ttl_buf_.clear();
   if (p.ttl > 0) text_of(json(p.ttl), ttl_buf_);
   // The write and its EXPIRE apply together: inside the batch's (or key's) MULTI, or their own.
-  const bool own_tx = p.ttl > 0 && !write_sets_ttl_itself() && !config_.multiexec;
+  const bool own_tx =
+      p.ttl > 0 && !write_sets_ttl_itself() && !config_.multiexec && !config_.exactly_once;
   if (own_tx) out.add({"MULTI"});
   emit_write(r, out);
   if (p.ttl > 0 && !write_sets_ttl_itself()) out.add({"EXPIRE", key_, ttl_buf_});
@@ -298,11 +299,13 @@ void command_builder::build(std::span<const api::sink_record> records,
                             clients::redis_pipeline& out) {
   bool any = false;
   open_ = false;
+  // Exactly-once: the task wraps the batch (and its offsets) in MULTI/EXEC and adds the WAIT.
+  const bool batch_tx = config_.multiexec && !cluster_tx_ && !config_.exactly_once;
   for (const auto& r : records) {
     renderer_.reset(r);
     auto p = plan(r);
     if (p.skip) continue;
-    if (!any && config_.multiexec && !cluster_tx_) out.add({"MULTI"});
+    if (!any && batch_tx) out.add({"MULTI"});
     any = true;
     if (cluster_tx_) {
       if (open_ && key_ != open_key_) {
@@ -319,8 +322,9 @@ void command_builder::build(std::span<const api::sink_record> records,
   }
   if (!any) return;
   if (open_) out.add({"EXEC"});
-  if (config_.multiexec && !cluster_tx_) out.add({"EXEC"});
-  if (config_.wait_replicas > 0) out.add({"WAIT", wait_args_[0], wait_args_[1]});
+  if (batch_tx) out.add({"EXEC"});
+  if (config_.wait_replicas > 0 && !config_.exactly_once)
+    out.add({"WAIT", wait_args_[0], wait_args_[1]});
 }
 
 }  // namespace ferry::redis

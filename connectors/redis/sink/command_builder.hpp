@@ -23,7 +23,9 @@ namespace ferry::redis {
 // later EXPIRE. redis.multiexec wraps the whole batch in one MULTI/EXEC on a single server; on
 // a Redis Cluster (endpoint.cluster) a transaction may only touch one slot, so there every run
 // of consecutive records for the same key gets its own MULTI/EXEC instead, and a MULTI block
-// never holds commands for two keys.
+// never holds commands for two keys. With redis.exactly.once build() emits the writes only (no
+// MULTI/EXEC, no WAIT): the task wraps them, with the offsets, in its own MULTI/EXEC, and may
+// call build() several times for one transaction.
 class command_builder {
  public:
   explicit command_builder(const redis_sink_config& config);  // throws api::config_error
@@ -33,7 +35,7 @@ class command_builder {
   void build(std::span<const api::sink_record> records, clients::redis_pipeline& out);
 
   // Whether the last command build() added is WAIT.
-  bool waits() const { return config_.wait_replicas > 0; }
+  bool waits() const { return config_.wait_replicas > 0 && !config_.exactly_once; }
 
  private:
   // What one record writes; filled by plan(), written by emit().

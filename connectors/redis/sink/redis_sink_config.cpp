@@ -181,6 +181,16 @@ const api::config_def& redis_sink_config_def() {
               .doc = "Wrap each batch in MULTI/EXEC so it applies all at once. With redis.cluster "
                      "each run of records for one key gets its own MULTI/EXEC.",
               .group = g});
+    d.define({.name = "redis.exactly.once",
+              .type = config_type::boolean,
+              .default_value = "false",
+              .importance = importance_level::medium,
+              .doc = "Apply each batch's writes and the next offsets of its partitions in one "
+                     "MULTI/EXEC, skipping records below the offsets stored in Redis, and resume "
+                     "assigned partitions at the stored offsets: no duplicate writes after a "
+                     "crash or a retry. Offset keys: ferry:offsets:{<name>}:<topic>:<partition>. "
+                     "Single Redis server only (refused with redis.cluster).",
+              .group = g});
     d.define({.name = "redis.wait.replicas",
               .type = config_type::int_,
               .default_value = "0",
@@ -266,6 +276,22 @@ redis_sink_config redis_sink_config::parse(const api::config_map& config) {
   c.zset_score_field = pc.get_string("redis.zset.score.field");
   c.stream_id_field = pc.get_string("redis.stream.id.field");
   c.stream_maxlen = pc.get_long("redis.stream.maxlen");
+  c.exactly_once = pc.get_bool("redis.exactly.once");
+  if (c.exactly_once) {
+    if (c.endpoint.cluster) {
+      throw api::config_error(
+          "redis.exactly.once needs a single Redis server: a batch's writes and its offsets are "
+          "one MULTI/EXEC, and on a Redis Cluster a transaction can only touch one hash slot "
+          "while a batch's keys span many. Turn off redis.cluster or redis.exactly.once");
+    }
+    auto name = config.find("name");
+    if (name == config.end() || name->second.empty()) {
+      throw api::config_error(
+          "redis.exactly.once needs the connector's name (config key `name`): it names the "
+          "offset keys in Redis");
+    }
+    c.connector_name = name->second;
+  }
   return c;
 }
 

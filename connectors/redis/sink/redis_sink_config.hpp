@@ -39,6 +39,10 @@ struct redis_sink_config {
   std::int64_t stream_maxlen = 0;  // redis.stream.maxlen; 0: no MAXLEN ~
   std::string command;             // redis.command template (type command)
   std::string delete_command;      // redis.command.delete template for tombstones
+  // redis.exactly.once: each batch's writes and its partitions' next offsets in one
+  // MULTI/EXEC, conditional on the stored offsets (see redis_sink_task.hpp).
+  bool exactly_once = false;
+  std::string connector_name;  // the config's `name`: the hash tag of the offset keys
 
   static redis_sink_config parse(const api::config_map& config);  // throws api::config_error
 };
