@@ -63,8 +63,11 @@ class SinkExactlyOnceTest(unittest.TestCase):
         self.addCleanup(self.redis.stop)
         self.kafka = fh.kafka_dev(BUILD_DIR, topics={TOPIC: PARTITIONS})
         self.addCleanup(fh.stop_kafka, self.kafka)
-        self.worker = fh.Worker(BUILD_DIR, tmp.name, self.kafka.bootstrap, start=False,
-                                properties=WORKER_PROPERTIES)
+        self.tmp = tmp.name
+
+    def start_worker(self, properties=None):
+        self.worker = fh.Worker(BUILD_DIR, self.tmp, self.kafka.bootstrap, start=False,
+                                properties=WORKER_PROPERTIES if properties is None else properties)
         self.addCleanup(self.worker.close)
         fh.dump_on_failure(self, self.worker, self.redis, self.kafka)
         self.worker.start()
@@ -108,6 +111,7 @@ class SinkExactlyOnceTest(unittest.TestCase):
     def test_kill9_three_times_leaves_exactly_one_entry_per_record(self):
         per_partition = 50_000
         n = per_partition * PARTITIONS
+        self.start_worker()
         self.produce(per_partition)
         self.assertEqual(self.kafka.control("rtt -1 20"), "OK")
         name = "eo-sink"
@@ -134,12 +138,39 @@ class SinkExactlyOnceTest(unittest.TestCase):
         # commit are written again after the restart.
         per_partition = 10_000
         n = per_partition * PARTITIONS
+        self.start_worker()
         self.produce(per_partition)
         self.assertEqual(self.kafka.control("rtt -1 20"), "OK")
         stream = self.run_with_kills("plain-sink", False, per_partition, (0.5,))
         xlen = int(self.redis.cli("XLEN", stream))
         sys.stderr.write(f"plain-sink: XLEN {xlen} for {n} records\n")
         self.assertGreater(xlen, n, "no duplicates after kill -9 without redis.exactly.once")
+
+    def test_rate_with_and_without_the_mode(self):
+        # The cost of the mode: the same records sunk by two connectors, one after the other,
+        # at full speed (no broker delay, default fetch sizes). Printed for the README; the
+        # assertion only bounds the slowdown loosely (the machine is shared).
+        per_partition = 50_000
+        n = per_partition * PARTITIONS
+        self.start_worker({})
+        self.produce(per_partition)
+        rates = {}
+        for name, exactly_once in (("rate-plain", False), ("rate-eo", True)):
+            stream = f"{TOPIC}-{name}"
+            self.worker.create_connector(name, fh.sink_config(
+                self.redis, TOPIC, "STREAM", redis_keyspace=stream,
+                redis_exactly_once=str(exactly_once).lower()))
+            xlen = lambda: int(self.redis.cli("XLEN", stream))  # noqa: E731
+            first = wait_until(lambda: (self.worker.check_not_failed(name) or xlen()), 60,
+                               f"a first entry in {stream}", interval=0.01)
+            t0 = time.monotonic()
+            wait_until(lambda: xlen() >= n, 120, f"{n} entries in {stream}", interval=0.01)
+            rates[name] = (n - first) / (time.monotonic() - t0)
+            self.assertEqual(xlen(), n)
+            self.assertEqual(self.worker.delete(f"/connectors/{name}").status, 204)
+        sys.stderr.write(f"\nrecords/s: without redis.exactly.once {rates['rate-plain']:,.0f}, "
+                         f"with {rates['rate-eo']:,.0f}\n")
+        self.assertGreater(rates["rate-eo"], rates["rate-plain"] / 5)
 
 
 if __name__ == "__main__":
