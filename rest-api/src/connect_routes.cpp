@@ -87,6 +87,7 @@ void document_connect_routes(router& r) {
   const std::vector<std::tuple<const char*, const char*, router::route_doc>> docs = {
       {"GET", "/", {"Worker version, commit and Kafka cluster id", {}, 200}},
       {"GET", "/health", {"200 once the worker has started, 503 while it starts", {}, 200}},
+      {"GET", "/metrics", {"Prometheus metrics (text format 0.0.4)", {}, 200}},
       {"GET", "/connectors", {"Connector names, or details with ?expand", {"expand"}, 200}},
       {"POST", "/connectors", {"Create a connector: {name, config, initial_state}", {}, 201}},
       {"GET", "/connectors/{name}", {"Connector info: name, config, tasks, type", {}, 200}},
@@ -132,6 +133,13 @@ void add_connect_routes(router& r, core::herder& h) {
     return http_response::json_body(
         200, {{"status", "healthy"},
               {"message", "Worker has completed startup and is ready to handle requests."}});
+  });
+
+  r.add("GET", "/metrics", [&h](const http_request&, const path_params&) {
+    http_response out;
+    out.body = h.metrics();
+    out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return out;
   });
 
   r.add("GET", "/connectors", [&h](const http_request& req, const path_params&) {

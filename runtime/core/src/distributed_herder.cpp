@@ -155,6 +155,7 @@ void distributed_herder::set_assignment(std::optional<std::set<int>> slots) {
     if (slots) owned_slots_ = std::move(*slots);
     assigned_ = true;
     rebalancing_ = false;
+    env_.metrics->count_rebalance();
     log::info(k_log, "This worker owns ", owned_slots_.size(), " of ", placement_.slots(),
               " slots");
   }

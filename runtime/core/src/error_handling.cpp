@@ -116,12 +116,14 @@ error_policy error_policy::from(const api::config_map& config) {
 }
 
 error_handler::error_handler(error_policy policy, std::string connector, int task,
-                             clients::client_config producer_config, clients::client_config admin)
+                             clients::client_config producer_config, clients::client_config admin,
+                             task_metrics& counters)
     : policy_(std::move(policy)),
       connector_(std::move(connector)),
       task_(task),
       producer_config_(std::move(producer_config)),
-      admin_(std::move(admin)) {}
+      admin_(std::move(admin)),
+      counters_(counters) {}
 
 error_handler::~error_handler() {
   if (dlq_) rd_kafka_flush(dlq_.get(), 5000);
@@ -129,7 +131,7 @@ error_handler::~error_handler() {
 
 void error_handler::handle(error_stage stage, std::string_view cls, const errant_record& record,
                            const std::exception& error) {
-  errors_.fetch_add(1, std::memory_order_relaxed);
+  counters_.record_errors.fetch_add(1, std::memory_order_relaxed);
   const char* what = record.offset >= 0 ? "consumed record" : "source record";
   if (!policy_.tolerate_all) {
     throw api::connect_error("Tolerance exceeded in error handler: stage " +
@@ -144,7 +146,7 @@ void error_handler::handle(error_stage stage, std::string_view cls, const errant
                error.what());
   }
   if (!policy_.dlq_topic.empty()) send_to_dead_letter_queue(stage, cls, record, error);
-  skipped_.fetch_add(1, std::memory_order_relaxed);
+  counters_.records_skipped.fetch_add(1, std::memory_order_relaxed);
 }
 
 void error_handler::send_to_dead_letter_queue(error_stage stage, std::string_view cls,
@@ -211,13 +213,14 @@ void error_handler::send_to_dead_letter_queue(error_stage stage, std::string_vie
 void error_handler::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<error_handler*>(opaque);
   if (msg->err) {
+    self->counters_.dlq_produce_failures.fetch_add(1, std::memory_order_relaxed);
     if (self->dlq_error_.empty()) {
       self->dlq_error_ = "Kafka refused a record for the dead letter queue " +
                          self->policy_.dlq_topic + ": " + rd_kafka_err2str(msg->err);
     }
     return;
   }
-  self->dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+  self->counters_.dlq_produce_requests.fetch_add(1, std::memory_order_relaxed);
 }
 
 void error_handler::flush(std::chrono::milliseconds timeout) {

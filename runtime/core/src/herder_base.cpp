@@ -6,6 +6,7 @@
 #include "ferry/core/connector_config.hpp"
 #include "ferry/core/errors.hpp"
 #include "ferry/core/log.hpp"
+#include "ferry/core/metrics.hpp"
 #include "ferry/transforms/transformation.hpp"
 
 #ifndef FERRY_VERSION
@@ -45,8 +46,21 @@ json sink_partition(const std::string& topic, std::int32_t partition) {
 
 }  // namespace
 
+namespace {
+
+task_environment with_metrics(task_environment env) {
+  if (!env.metrics) env.metrics = std::make_shared<metrics_registry>();
+  return env;
+}
+
+}  // namespace
+
 herder_base::herder_base(const api::plugin_registry& registry, task_environment env)
-    : registry_(registry), env_(std::move(env)) {}
+    : registry_(registry), env_(with_metrics(std::move(env))) {}
+
+std::string herder_base::metrics() {
+  return render_prometheus(*env_.metrics, *env_.statuses, connectors(), env_.worker->worker_id());
+}
 
 json herder_base::task_status(const std::string& name, int task) {
   auto r = view(name);

@@ -97,6 +97,33 @@ void sink_task_runner::offset(const api::offset_map& offsets) {
   }
 }
 
+void sink_task_runner::refresh_lag() {
+  std::map<api::topic_partition, std::int64_t> lag;
+  if (!assignment_.empty()) {
+    clients::topic_partition_list list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+    for (const auto& tp : assignment_) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+    }
+    rd_kafka_position(consumer_, list.get());
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& p = list->elems[i];
+      std::int64_t low = 0, high = 0;
+      // Consuming: the high watermark librdkafka learnt from its last fetch (no request).
+      // Paused: nothing is fetched, so ask the broker, briefly.
+      auto err =
+          paused_
+              ? rd_kafka_query_watermark_offsets(consumer_, p.topic, p.partition, &low, &high, 200)
+              : rd_kafka_get_watermark_offsets(consumer_, p.topic, p.partition, &low, &high);
+      if (err || high < 0) continue;  // not known yet
+      auto position = p.offset >= 0 ? p.offset : low;
+      if (position < 0) continue;
+      lag[{p.topic, p.partition}] = std::max<std::int64_t>(0, high - position);
+    }
+  }
+  metrics().set_lag(std::move(lag));
+}
+
 void sink_task_runner::commit(bool sync) {
   commit_requested_ = false;
   if (current_.empty() || !sink_) return;
@@ -109,9 +136,13 @@ void sink_task_runner::commit(bool sync) {
   for (const auto& [tp, off] : offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
   }
+  scoped_timer timed(metrics().offset_commit_time_us);
   auto err = rd_kafka_commit(consumer_, list.get(), sync ? 0 : 1);
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    metrics().offset_commit_failures.fetch_add(1, std::memory_order_relaxed);
     log::warn(k_log, "Offset commit failed: ", rd_kafka_err2str(err));
+  } else {
+    metrics().offset_commits.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -209,9 +240,9 @@ void sink_task_runner::skip_errant(error_stage stage, std::string_view cls,
 void sink_task_runner::consume(api::sink_task& task) {
   auto key_converter = make_task_converter(true);
   auto value_converter = make_task_converter(false);
-  errors_ =
-      std::make_unique<error_handler>(error_policy::from(connector_config_), connector_, task_,
-                                      env_.worker->producer_config(), env_.worker->admin_config());
+  errors_ = std::make_unique<error_handler>(error_policy::from(connector_config_), connector_,
+                                            task_, env_.worker->producer_config(),
+                                            env_.worker->admin_config(), metrics());
   auto chain = transforms::transform_chain::from_config(connector_config_);
   const std::string chain_name = describe_chain(chain);
 
@@ -235,6 +266,7 @@ void sink_task_runner::consume(api::sink_task& task) {
   std::vector<api::sink_record> batch;
   batch.reserve(k_max_batch);
   auto next_commit = clock::now() + env_.worker->offset_flush_interval;
+  auto next_lag = clock::now();
   auto backoff = std::chrono::milliseconds(100);
   bool retrying = false;  // `batch` holds records put() refused with a retriable error
 
@@ -266,6 +298,7 @@ void sink_task_runner::consume(api::sink_task& task) {
           }
           continue;
         }
+        metrics().records_read.fetch_add(1, std::memory_order_relaxed);
         api::sink_record r;
         r.topic = rd_kafka_topic_name(msg->rkt);
         record_active_topic(r.topic);
@@ -332,7 +365,12 @@ void sink_task_runner::consume(api::sink_task& task) {
     }
     if (!batch.empty()) {
       try {
-        task.put(batch);
+        {
+          scoped_timer timed(metrics().batch_time_us);
+          task.put(batch);
+        }
+        metrics().batches.fetch_add(1, std::memory_order_relaxed);
+        metrics().records_written.fetch_add(batch.size(), std::memory_order_relaxed);
         log::debug(k_log, "Wrote ", batch.size(), " records");
         for (const auto& r : batch) current_[r.consumed_from()] = r.offset + 1;
         if (retrying) {
@@ -364,6 +402,10 @@ void sink_task_runner::consume(api::sink_task& task) {
     if (commit_requested_ || clock::now() >= next_commit) {
       commit(false);
       next_commit = clock::now() + env_.worker->offset_flush_interval;
+    }
+    if (clock::now() >= next_lag) {
+      refresh_lag();
+      next_lag = clock::now() + std::chrono::seconds(1);
     }
   }
 }

@@ -24,6 +24,7 @@ struct delivery_state {
   submitted_records* submitted = nullptr;
   error_handler* errors = nullptr;
   api::source_task* task = nullptr;
+  task_metrics* metrics = nullptr;
   std::string first_error;
   std::size_t delivered = 0;
 };
@@ -60,6 +61,7 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   }
   const auto& record = state->submitted->ack(entry);
   ++state->delivered;
+  state->metrics->records_written.fetch_add(1, std::memory_order_relaxed);
   try {
     state->task->commit_record(record);
   } catch (const std::exception& e) {
@@ -122,15 +124,25 @@ void source_task_runner::run() {
   submitted_records submitted;
   auto policy = error_policy::from(connector_config_);
   policy.dlq_topic.clear();  // a sink-only setting, as in Kafka Connect
-  error_handler errors(std::move(policy), connector_, task_, {}, {});
+  error_handler errors(std::move(policy), connector_, task_, {}, {}, metrics());
   auto chain = transforms::transform_chain::from_config(connector_config_);
   const std::string chain_name = describe_chain(chain);
   delivery.submitted = &submitted;
   delivery.errors = &errors;
+  delivery.metrics = &metrics();
   delivery.task = task.get();
   auto commit_offsets = [&] {
     auto offsets = submitted.take_committable();
-    if (!offsets.empty()) env_.offsets->put(connector_, offsets);
+    if (!offsets.empty()) {
+      scoped_timer timed(metrics().offset_commit_time_us);
+      try {
+        env_.offsets->put(connector_, offsets);
+        metrics().offset_commits.fetch_add(1, std::memory_order_relaxed);
+      } catch (...) {
+        metrics().offset_commit_failures.fetch_add(1, std::memory_order_relaxed);
+        throw;
+      }
+    }
     task->commit();
   };
   auto check_delivery = [&] {
@@ -157,7 +169,18 @@ void source_task_runner::run() {
     } else {
       std::vector<api::source_record> records;
       try {
+        auto began = std::chrono::steady_clock::now();
         records = task->poll();
+        if (!records.empty()) {
+          auto& m = metrics();
+          m.records_read.fetch_add(records.size(), std::memory_order_relaxed);
+          m.batches.fetch_add(1, std::memory_order_relaxed);
+          m.batch_time_us.fetch_add(
+              static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - began)
+                                             .count()),
+              std::memory_order_relaxed);
+        }
         if (poll_backoff.count() > 0) {
           log::info(k_log, "Reading from the source works again");
           poll_backoff = std::chrono::milliseconds(0);

@@ -18,7 +18,7 @@ constexpr const char* k_log = "herder";
 standalone_herder::standalone_herder(const api::plugin_registry& registry,
                                      std::shared_ptr<storage::config_store> configs,
                                      task_environment env)
-    : herder_base(registry, env), configs_(std::move(configs)), worker_(std::move(env)) {}
+    : herder_base(registry, std::move(env)), configs_(std::move(configs)), worker_(env_) {}
 
 standalone_herder::~standalone_herder() {
   stop();

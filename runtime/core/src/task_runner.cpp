@@ -26,6 +26,7 @@ void task_runner::thread_main() {
   log::set_thread_context("connector=" + connector_ + " task=" + std::to_string(task_));
   resolved_config resolved;  // its secrets redact what this thread logs and reports
   const api::config_map raw_task = task_config_, raw_connector = connector_config_;
+  metrics_ = env_.metrics->add(connector_, task_, plugin_.type == api::connector_type::sink);
   std::optional<restart_backoff> restarts;
   for (;;) {
     auto began = std::chrono::steady_clock::now();
@@ -63,6 +64,7 @@ void task_runner::thread_main() {
     if (stop_requested()) break;
     report(storage::connector_state::restarting);
   }
+  env_.metrics->remove(metrics_);
   {
     std::lock_guard lock(mutex_);
     done_ = true;

@@ -157,7 +157,9 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
   bool done_ = false;
 };
 
-worker::worker(task_environment env) : env_(std::move(env)), worker_id_(env_.worker->worker_id()) {}
+worker::worker(task_environment env) : env_(std::move(env)), worker_id_(env_.worker->worker_id()) {
+  if (!env_.metrics) env_.metrics = std::make_shared<metrics_registry>();
+}
 
 worker::~worker() {
   stop_all();

@@ -144,6 +144,11 @@ class fake_herder final : public core::herder {
     return json::array({{{"name", "redis.uri"}}});
   }
 
+  std::string metrics() override {
+    calls.push_back("metrics");
+    return "# TYPE kafka_connect_worker_task_count gauge\nkafka_connect_worker_task_count 0\n";
+  }
+
   json validate(const std::string& plugin, const api::config_map& config) override {
     calls.push_back("validate " + plugin);
     validated_config = config;

@@ -12,6 +12,7 @@
 
 #include "ferry/api/config_def.hpp"
 #include "ferry/clients/kafka_client.hpp"
+#include "ferry/core/metrics.hpp"
 
 namespace ferry::core {
 
@@ -60,7 +61,8 @@ class error_handler {
   // `producer_config` is the worker's producer config (for the dead letter queue), `admin` its
   // admin config (to create the dead letter topic when missing).
   error_handler(error_policy policy, std::string connector, int task,
-                clients::client_config producer_config, clients::client_config admin);
+                clients::client_config producer_config, clients::client_config admin,
+                task_metrics& counters);
   ~error_handler();
   error_handler(const error_handler&) = delete;
   error_handler& operator=(const error_handler&) = delete;
@@ -80,10 +82,6 @@ class error_handler {
   // commits past a record that neither reached Redis nor the dead letter queue.
   void flush(std::chrono::milliseconds timeout);
 
-  std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
-  std::uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }
-  std::uint64_t dead_lettered() const { return dead_lettered_.load(std::memory_order_relaxed); }
-
  private:
   void send_to_dead_letter_queue(error_stage stage, std::string_view cls,
                                  const errant_record& record, const std::exception& error);
@@ -96,9 +94,7 @@ class error_handler {
   clients::client_config admin_;
   clients::kafka_handle dlq_;  // created at the first dead letter
   std::string dlq_error_;      // first refusal, reported by flush()
-  std::atomic<std::uint64_t> errors_{0};
-  std::atomic<std::uint64_t> skipped_{0};
-  std::atomic<std::uint64_t> dead_lettered_{0};
+  task_metrics& counters_;
 };
 
 }  // namespace ferry::core

@@ -53,6 +53,8 @@ class herder {
   virtual void reset_connector_active_topics(const std::string& name) = 0;
   virtual json plugin_config(const std::string& plugin) = 0;  // [ConfigKeyInfo]
   virtual json validate(const std::string& plugin, const api::config_map& config) = 0;
+  // GET /metrics: the Prometheus text format (version 0.0.4).
+  virtual std::string metrics() = 0;
 };
 
 }  // namespace ferry::core

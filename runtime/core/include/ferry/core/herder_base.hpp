@@ -29,6 +29,7 @@ class herder_base : public herder {
   void reset_connector_active_topics(const std::string& name) override;
   json plugin_config(const std::string& plugin) override;
   json validate(const std::string& plugin, const api::config_map& config) override;
+  std::string metrics() override;
 
  protected:
   herder_base(const api::plugin_registry& registry, task_environment env);

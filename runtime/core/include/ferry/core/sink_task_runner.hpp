@@ -35,6 +35,7 @@ class sink_task_runner final : public task_runner, private api::sink_task_contex
   void consume(api::sink_task& task);  // the loop, until a stop request or an exception
   void handle_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void commit(bool sync);
+  void refresh_lag();  // the consumer lag of every assigned partition into the task's metrics
   // Applies the error policy to a record the converters refused (throws unless tolerated).
   void skip_errant(error_stage stage, std::string_view cls, const rd_kafka_message_t* msg,
                    const rd_kafka_headers_t* headers, std::int64_t timestamp_ms,

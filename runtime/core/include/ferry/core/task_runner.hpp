@@ -12,6 +12,7 @@
 #include "ferry/api/plugin_registry.hpp"
 #include "ferry/core/config_providers.hpp"
 #include "ferry/core/converters.hpp"
+#include "ferry/core/metrics.hpp"
 #include "ferry/core/worker_config.hpp"
 #include "ferry/storage/offset_store.hpp"
 #include "ferry/storage/states.hpp"
@@ -27,6 +28,7 @@ struct task_environment {
   std::shared_ptr<storage::offset_store> offsets;
   std::shared_ptr<storage::status_store> statuses;
   std::shared_ptr<const config_providers> providers;  // null: references stay as written
+  std::shared_ptr<metrics_registry> metrics;          // null: the herder makes one
 };
 
 // Runs one task on its own thread, from start() until the loop sees a stop request.
@@ -87,6 +89,8 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
   clients::kafka_conf make_client_conf(const clients::client_config& config,
                                        const char* role) const;
 
+  task_metrics& metrics() { return *metrics_; }  // valid while run() runs
+
   const std::string connector_;
   const int task_;
   const api::connector_plugin& plugin_;
@@ -101,6 +105,7 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
 
   void record_new_topic(const std::string& topic);
 
+  std::shared_ptr<task_metrics> metrics_;
   std::string last_topic_;
   std::unordered_set<std::string> reported_topics_;
   std::uint64_t topics_generation_ = 0;
