@@ -62,6 +62,10 @@ void redis_sink_task::open(std::span<const api::topic_partition> partitions) {
     } catch (const api::retriable_error&) {
       // Redis unreachable: put() still skips what it has; only the resume point is lost.
       if (attempt == k_open_tries) return;
+    } catch (const std::exception&) {
+      // Not an exception to throw through librdkafka's rebalance callback: put() meets the
+      // same problem (a refused login, a bad offset key) and fails the task with it.
+      return;
     }
   }
   api::offset_map seeks;
