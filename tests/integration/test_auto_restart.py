@@ -9,7 +9,6 @@ stays FAILED. Real redis-server, ferry-kafka-dev and ferry-worker.
 import json
 import os
 import sys
-import tempfile
 import time
 import unittest
 
@@ -20,21 +19,8 @@ from ferry_harness import wait_until  # noqa: E402
 BUILD_DIR = None
 
 
-class AutoRestartTest(unittest.TestCase):
-
-    def setUp(self):
-        tmp = tempfile.TemporaryDirectory(prefix="ferry-restart-")
-        self.addCleanup(tmp.cleanup)
-        # A restarted sink task rejoins its consumer group: keep the dev broker's rebalances short.
-        self.redis, self.kafka, self.worker = fh.start_stack(
-            self, BUILD_DIR, tmp.name, properties={"consumer.session.timeout.ms": "3000",
-                                                   "consumer.heartbeat.interval.ms": "500"})
-
-    def tearDown(self):
-        if self.worker.running():
-            code, _ = self.worker.terminate(timeout=30)
-            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
-        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
+class AutoRestartTest(fh.StackTest):
+    WORKER_KW = {"properties": fh.StackTest.SHORT_SESSIONS}
 
     def sink(self, topic, **extra):
         return fh.sink_config(self.redis, topic, "HASH", redis_keyspace="h",

@@ -9,7 +9,6 @@ redis-server, ferry-kafka-dev and ferry-worker; checked with redis-cli and kcat.
 import json
 import os
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -27,21 +26,8 @@ def records(n, poison_at):
     return out
 
 
-class ErrorToleranceTest(unittest.TestCase):
-
-    def setUp(self):
-        tmp = tempfile.TemporaryDirectory(prefix="ferry-errors-")
-        self.addCleanup(tmp.cleanup)
-        # The tolerant test restarts the worker: keep the dev broker's group rebalances short.
-        self.redis, self.kafka, self.worker = fh.start_stack(
-            self, BUILD_DIR, tmp.name, properties={"consumer.session.timeout.ms": "3000",
-                                                   "consumer.heartbeat.interval.ms": "500"})
-
-    def tearDown(self):
-        if self.worker.running():
-            code, _ = self.worker.terminate(timeout=30)
-            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
-        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
+class ErrorToleranceTest(fh.StackTest):
+    WORKER_KW = {"properties": fh.StackTest.SHORT_SESSIONS}
 
     def sink(self, topic, **extra):
         return fh.sink_config(self.redis, topic, "STRING", redis_keyspace="s",

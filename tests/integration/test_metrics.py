@@ -8,7 +8,6 @@ consumer lag drops to 0 once it caught up. Real redis-server, ferry-kafka-dev, f
 import os
 import re
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -38,18 +37,7 @@ def parse(text):
     return out
 
 
-class MetricsTest(unittest.TestCase):
-
-    def setUp(self):
-        tmp = tempfile.TemporaryDirectory(prefix="ferry-metrics-")
-        self.addCleanup(tmp.cleanup)
-        self.redis, self.kafka, self.worker = fh.start_stack(self, BUILD_DIR, tmp.name)
-
-    def tearDown(self):
-        if self.worker.running():
-            code, _ = self.worker.terminate(timeout=30)
-            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
-        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
+class MetricsTest(fh.StackTest):
 
     def scrape(self):
         status, body, headers = self.worker.get("/metrics")

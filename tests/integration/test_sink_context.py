@@ -8,7 +8,6 @@ offsets are committed to the connector's consumer group.
 
 import os
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -18,20 +17,8 @@ from ferry_harness import wait_until  # noqa: E402
 BUILD_DIR = None
 
 
-class SinkContextTest(unittest.TestCase):
-
-    def setUp(self):
-        tmp = tempfile.TemporaryDirectory(prefix="ferry-sinkctx-")
-        self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
-        self.redis, self.kafka, self.worker = fh.start_stack(
-            self, BUILD_DIR, tmp.name, program="ferry-worker-test")
-
-    def tearDown(self):
-        if self.worker.running():
-            code, _ = self.worker.terminate(timeout=30)
-            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
-        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
+class SinkContextTest(fh.StackTest):
+    WORKER_KW = {"program": "ferry-worker-test"}
 
     def lines(self, path):
         try:

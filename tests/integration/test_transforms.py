@@ -10,7 +10,6 @@ and kcat.
 import json
 import os
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -21,18 +20,7 @@ BUILD_DIR = None
 T = "org.apache.kafka.connect.transforms."
 
 
-class TransformsTest(unittest.TestCase):
-
-    def setUp(self):
-        tmp = tempfile.TemporaryDirectory(prefix="ferry-smt-")
-        self.addCleanup(tmp.cleanup)
-        self.redis, self.kafka, self.worker = fh.start_stack(self, BUILD_DIR, tmp.name)
-
-    def tearDown(self):
-        if self.worker.running():
-            code, _ = self.worker.terminate(timeout=30)
-            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
-        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
+class TransformsTest(fh.StackTest):
 
     def test_sink_chain_with_predicate(self):
         orders = [(f"o{i}", {"id": i, "card": f"4111-{i:04d}", "city": "Oslo"}) for i in range(50)]

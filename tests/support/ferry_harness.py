@@ -29,7 +29,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kafka_dev import KafkaDev, KafkaDevError  # noqa: E402,F401  (re-exported)
@@ -83,7 +85,38 @@ def parse_args(argv=None):
         here = os.path.dirname(os.path.abspath(__file__))
         build = os.path.normpath(os.path.join(here, "..", "..", "build"))
     build = os.path.abspath(build)
+    global BUILD_DIR
+    BUILD_DIR = build
     return build, [argv[0]] + rest
+
+
+BUILD_DIR = None  # set by parse_args(), for StackTest
+
+
+class StackTest(unittest.TestCase):
+    """A test with its own redis-server, dev broker and standalone worker, started in setUp as
+    self.redis, self.kafka, self.worker (temp dir self.dir). tearDown requires a clean stop:
+    exit code 0 and a log free of crashes and sanitizer reports. A subclass may set WORKER_KW
+    (start_stack's worker arguments, e.g. program= or properties=)."""
+
+    WORKER_KW = {}
+    # Tests that restart a sink or add consumers to its group set this: the dev broker's
+    # group rebalances then take a couple of seconds instead of most of a minute.
+    SHORT_SESSIONS = {"consumer.session.timeout.ms": "3000",
+                      "consumer.heartbeat.interval.ms": "500"}
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory(prefix="ferry-" + type(self).__name__ + "-")
+        self.addCleanup(tmp.cleanup)
+        self.dir = tmp.name
+        self.redis, self.kafka, self.worker = start_stack(self, BUILD_DIR, tmp.name,
+                                                          **self.WORKER_KW)
+
+    def tearDown(self):
+        if self.worker.running():
+            code, _ = self.worker.terminate(timeout=30)
+            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
+        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
 
 
 def binary(build_dir, name):
