@@ -94,8 +94,13 @@ class SinkRedisOutageTest(unittest.TestCase):
             return lines[0] if lines else None
         line = wait_until(warned, OUTAGE_SECONDS, "a WARN line naming Redis in the worker log")
         sys.stderr.write(f"\n{name}: while Redis is down: {line}\n")
-        status = self.worker.status(name)
-        self.assertEqual(status["tasks"][0]["state"], "RUNNING", status)
+        # Still RUNNING (it retries by itself), and the status says why nothing moves.
+        def status_says_why():
+            task = self.worker.status(name)["tasks"][0]
+            return task["state"] == "RUNNING" and "Redis at 127.0.0.1:" in task.get("trace", "") \
+                and task
+        task = wait_until(status_says_why, OUTAGE_SECONDS, "the task status to name the problem")
+        self.assertIn("retried", task["trace"])
         wait_until(lambda: time.monotonic() - down_at >= OUTAGE_SECONDS, OUTAGE_SECONDS + 5,
                    "the outage to last its 10 s", interval=0.2)
         self.worker.check_not_failed(name)
@@ -110,6 +115,8 @@ class SinkRedisOutageTest(unittest.TestCase):
             return len(set(stream_records(self.redis, stream))) == n
         wait_until(all_there, 90, f"all {n} records in {stream}", interval=0.5)
         self.assertIn("Retried batch written", self.worker.log_text()[log_before:])
+        wait_until(lambda: "trace" not in self.worker.status(name)["tasks"][0], 30,
+                   "the trace gone from the status once writing works again")
         return stream, n
 
     def test_redis_down_10s_loses_nothing(self):

@@ -375,6 +375,8 @@ void sink_task_runner::consume(api::sink_task& task) {
         for (const auto& r : batch) current_[r.consumed_from()] = r.offset + 1;
         if (retrying) {
           log::info(k_log, "Retried batch written");
+          report(want_pause ? storage::connector_state::paused
+                            : storage::connector_state::running);  // the trace goes
           retrying = false;
           set_paused(want_pause || holding);
           backoff = std::chrono::milliseconds(100);
@@ -384,6 +386,12 @@ void sink_task_runner::consume(api::sink_task& task) {
         if (!retrying) {
           log::warn(k_log, "Write failed, will retry the same ", batch.size(),
                     " records: ", e.what());
+          // Still RUNNING (nothing is lost, it retries by itself), but the status says why
+          // nothing moves, in words a person can act on.
+          report(storage::connector_state::running,
+                 std::string("Writing is failing and is retried with backoff (up to 5 s); no "
+                             "record is skipped. Last error: ") +
+                     e.what());
           retrying = true;
           set_paused(true);
         }

@@ -183,6 +183,7 @@ void source_task_runner::run() {
         }
         if (poll_backoff.count() > 0) {
           log::info(k_log, "Reading from the source works again");
+          report(storage::connector_state::running);  // the trace goes
           poll_backoff = std::chrono::milliseconds(0);
         }
       } catch (const api::retriable_error& e) {
@@ -192,6 +193,12 @@ void source_task_runner::run() {
                                   std::chrono::milliseconds(5000));
         log::warn(k_log, "Reading from the source failed, retrying in ", poll_backoff.count(),
                   " ms: ", e.what());
+        if (poll_backoff.count() == 100) {  // the first failure in a row: say why in the status
+          report(storage::connector_state::running,
+                 std::string("Reading from the source is failing and is retried with backoff "
+                             "(up to 5 s). Last error: ") +
+                     e.what());
+        }
         rd_kafka_poll(producer.get(), 0);
         pause_for(poll_backoff);
       }
