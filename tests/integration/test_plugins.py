@@ -48,6 +48,46 @@ def build_example(name, prefix, build_dir, extra=()):
     return os.path.join(build_dir, found[0])
 
 
+# Two hand-written plug-ins that misbehave in ways the worker must survive.
+BAD_PLUGIN_SOURCE = r"""
+#include <stdexcept>
+#include "ferry/api/plugin_abi.hpp"
+#include "ferry/transforms/transformation.hpp"
+
+namespace {
+void register_bad(ferry::api::plugin_host& host) {
+#ifdef THROWS
+  host.add_connector({.class_name = "com.example.ferry.NeverAddedConnector"});
+  throw std::runtime_error("boom from the plug-in");
+#else
+  // Both names belong to built-ins.
+  host.add_connector({.class_name = "ferry.redis.RedisSinkConnector",
+                      .type = ferry::api::connector_type::sink});
+  ferry::transforms::plugin_info t;
+  t.class_name = "com.example.ferry.RegexRouter";
+  t.make_transformation = [](const ferry::transforms::plugin_config&) {
+    return std::unique_ptr<ferry::transforms::transformation>();
+  };
+  host.add_transform(t);
+#endif
+}
+}  // namespace
+
+FERRY_PLUGIN(register_bad)
+"""
+
+
+def compile_by_hand(prefix, tmp, name, defines=()):
+    """A plug-in built with g++ alone against the installed headers; returns the .so path."""
+    src = os.path.join(tmp, "bad_plugin.cpp")
+    with open(src, "w") as f:
+        f.write(BAD_PLUGIN_SOURCE)
+    out = os.path.join(tmp, name)
+    run(["g++", "-std=c++20", "-O0", "-shared", "-fPIC", "-fvisibility=hidden",
+         "-I", os.path.join(prefix, "include"), *defines, src, "-o", out])
+    return out
+
+
 class PluginsTest(unittest.TestCase):
 
     @classmethod
@@ -73,6 +113,10 @@ class PluginsTest(unittest.TestCase):
         shutil.copy(counter, os.path.join(cls.plugin_dir, "counter_source.so"))
         shutil.copy(upper, os.path.join(cls.plugin_dir, "upper-case", "upper_case.so"))
         shutil.copy(old, os.path.join(cls.plugin_dir, "old", "counter_source_api999.so"))
+        bad = os.path.join(cls.plugin_dir, "bad")
+        os.makedirs(bad)
+        shutil.copy(compile_by_hand(prefix, tmp, "clash.so"), bad)
+        shutil.copy(compile_by_hand(prefix, tmp, "throws.so", ["-DTHROWS"]), bad)
         with open(os.path.join(cls.plugin_dir, "old", "not_a_library.so"), "w") as f:
             f.write("this is not an ELF file\n")
 
@@ -114,16 +158,28 @@ class PluginsTest(unittest.TestCase):
         def logged():
             log = self.worker.log_text()
             return ("counter_source_api999.so" in log and "not_a_library.so" in log)
-        wait_until(logged, 10, "the refusals in the worker log")
+        wait_until(logged, 10, "the refusals in the worker log")  # written before REST is up
         log = self.worker.log_text()
         self.assertRegex(log, r"Skipping plug-in \S*counter_source_api999\.so: it was built for "
                               r"ferry plug-in API version 999, this worker provides version \d+\. "
                               r"Rebuild it")
         self.assertRegex(log, r"Skipping plug-in \S*not_a_library\.so: cannot load it")
+        self.assertRegex(log, r"Skipping plug-in \S*throws\.so: its register function threw: "
+                              r"boom from the plug-in\. Fix the plug-in; none of its classes")
+        self.assertRegex(log, r"Refusing class ferry\.redis\.RedisSinkConnector of plug-in "
+                              r"\S*clash\.so: .*registered twice")
+        self.assertRegex(log, r"Refusing class com\.example\.ferry\.RegexRouter of plug-in "
+                              r"\S*clash\.so: .*clashes")
+        self.assertRegex(log, r"Skipping plug-in \S*clash\.so: it added no class")
         self.assertEqual(self.worker.get("/health").status, 200)
         # The good copy of the same class was loaded, exactly once.
         classes = [p["class"] for p in self.worker.get("/connector-plugins")[1]]
         self.assertEqual(classes.count(COUNTER_CLASS), 1)
+        self.assertNotIn("com.example.ferry.NeverAddedConnector", classes)
+        self.assertEqual(classes.count("ferry.redis.RedisSinkConnector"), 1)
+        # The built-in keeps its short name.
+        status, _, _ = self.worker.get("/connector-plugins/RegexRouter/config")
+        self.assertEqual(status, 200)
 
     def test_plugin_connector_with_plugin_transform_moves_data(self):
         n = 250
