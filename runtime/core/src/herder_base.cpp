@@ -4,6 +4,7 @@
 
 #include "ferry/api/errors.hpp"
 #include "ferry/core/connector_config.hpp"
+#include "ferry/core/converters.hpp"
 #include "ferry/core/errors.hpp"
 #include "ferry/core/log.hpp"
 #include "ferry/core/metrics.hpp"
@@ -96,11 +97,7 @@ json herder_base::connector_plugins(bool connectors_only) {
     for (const auto& a : p.aliases) add(a, api::to_string(p.type));
   }
   if (!connectors_only) {
-    for (const char* c : {"org.apache.kafka.connect.json.JsonConverter",
-                          "org.apache.kafka.connect.storage.StringConverter",
-                          "org.apache.kafka.connect.converters.ByteArrayConverter"}) {
-      add(c, "converter");
-    }
+    for (const auto& c : converter_classes()) add(c, "converter");  // plug-ins' too
     for (const auto& t : transforms::catalog()) {
       add(t.class_name,
           t.kind == transforms::plugin_kind::transformation ? "transformation" : "predicate");
