@@ -44,7 +44,7 @@ static double now_s(void) {
 }
 
 static long read_vmhwm_kb(void) {
-  FILE *f = fopen("/proc/self/status", "r");
+  FILE* f = fopen("/proc/self/status", "r");
   char line[256];
   long kb = -1;
   if (!f) return -1;
@@ -61,18 +61,18 @@ static long read_vmhwm_kb(void) {
  * skipped. Returns the number of argv slots filled, or -1 on malformed input. */
 
 typedef struct {
-  char *p;
+  char* p;
   size_t len, cap;
 } arena_t;
 
-static char *arena_alloc(arena_t *a, size_t n) {
+static char* arena_alloc(arena_t* a, size_t n) {
   if (a->len + n > a->cap) return NULL; /* sized by the caller: never grows (pointers stay valid) */
-  char *r = a->p + a->len;
+  char* r = a->p + a->len;
   a->len += n;
   return r;
 }
 
-static const char *skip_ws(const char *s, const char *end) {
+static const char* skip_ws(const char* s, const char* end) {
   while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
   return s;
 }
@@ -84,7 +84,7 @@ static int hexval(char c) {
   return -1;
 }
 
-static const char *parse_hex4(const char *s, const char *end, unsigned *out) {
+static const char* parse_hex4(const char* s, const char* end, unsigned* out) {
   if (end - s < 4) return NULL;
   unsigned v = 0;
   for (int i = 0; i < 4; i++) {
@@ -97,11 +97,11 @@ static const char *parse_hex4(const char *s, const char *end, unsigned *out) {
 }
 
 /* s points at the opening quote. */
-static const char *parse_string(const char *s, const char *end, arena_t *a, const char **out,
-                                size_t *out_len) {
+static const char* parse_string(const char* s, const char* end, arena_t* a, const char** out,
+                                size_t* out_len) {
   s++;
-  char *o = a->p + a->len;
-  char *start = o;
+  char* o = a->p + a->len;
+  char* start = o;
   while (s < end && *s != '"') {
     if (*s != '\\') {
       *o++ = *s++;
@@ -110,20 +110,36 @@ static const char *parse_string(const char *s, const char *end, arena_t *a, cons
     if (++s >= end) return NULL;
     char c = *s++;
     switch (c) {
-      case '"': *o++ = '"'; break;
-      case '\\': *o++ = '\\'; break;
-      case '/': *o++ = '/'; break;
-      case 'b': *o++ = '\b'; break;
-      case 'f': *o++ = '\f'; break;
-      case 'n': *o++ = '\n'; break;
-      case 'r': *o++ = '\r'; break;
-      case 't': *o++ = '\t'; break;
+      case '"':
+        *o++ = '"';
+        break;
+      case '\\':
+        *o++ = '\\';
+        break;
+      case '/':
+        *o++ = '/';
+        break;
+      case 'b':
+        *o++ = '\b';
+        break;
+      case 'f':
+        *o++ = '\f';
+        break;
+      case 'n':
+        *o++ = '\n';
+        break;
+      case 'r':
+        *o++ = '\r';
+        break;
+      case 't':
+        *o++ = '\t';
+        break;
       case 'u': {
         unsigned cp;
         if (!(s = parse_hex4(s, end, &cp))) return NULL;
         if (cp >= 0xD800 && cp <= 0xDBFF && end - s >= 6 && s[0] == '\\' && s[1] == 'u') {
           unsigned lo;
-          const char *t = parse_hex4(s + 2, end, &lo);
+          const char* t = parse_hex4(s + 2, end, &lo);
           if (t && lo >= 0xDC00 && lo <= 0xDFFF) {
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             s = t;
@@ -146,7 +162,8 @@ static const char *parse_string(const char *s, const char *end, arena_t *a, cons
         }
         break;
       }
-      default: return NULL;
+      default:
+        return NULL;
     }
   }
   if (s >= end) return NULL;
@@ -157,7 +174,7 @@ static const char *parse_string(const char *s, const char *end, arena_t *a, cons
 }
 
 /* A raw (non-string) value: number, literal, or nested object/array (bracket-matched). */
-static const char *skip_raw(const char *s, const char *end) {
+static const char* skip_raw(const char* s, const char* end) {
   int depth = 0;
   while (s < end) {
     char c = *s;
@@ -181,8 +198,8 @@ static const char *skip_raw(const char *s, const char *end) {
 
 #define MAX_ARGS 256
 
-static int parse_object(const char *s, size_t n, arena_t *a, const char **argv, size_t *lens) {
-  const char *end = s + n;
+static int parse_object(const char* s, size_t n, arena_t* a, const char** argv, size_t* lens) {
+  const char* end = s + n;
   int argc = 0;
   s = skip_ws(s, end);
   if (s >= end || *s != '{') return -1;
@@ -190,7 +207,7 @@ static int parse_object(const char *s, size_t n, arena_t *a, const char **argv, 
   if (s < end && *s == '}') return 0;
   for (;;) {
     if (s >= end || *s != '"' || argc + 2 > MAX_ARGS) return -1;
-    const char *k;
+    const char* k;
     size_t klen;
     if (!(s = parse_string(s, end, a, &k, &klen))) return -1;
     s = skip_ws(s, end);
@@ -198,13 +215,13 @@ static int parse_object(const char *s, size_t n, arena_t *a, const char **argv, 
     s = skip_ws(s + 1, end);
     if (s >= end) return -1;
     if (*s == '"') {
-      const char *v;
+      const char* v;
       size_t vlen;
       if (!(s = parse_string(s, end, a, &v, &vlen))) return -1;
       argv[argc] = k, lens[argc++] = klen;
       argv[argc] = v, lens[argc++] = vlen;
     } else {
-      const char *v = s;
+      const char* v = s;
       if (!(s = skip_raw(s, end))) return -1;
       size_t vlen = (size_t)(s - v);
       while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\n' || v[vlen - 1] == '\t' ||
@@ -232,9 +249,9 @@ typedef struct {
   int64_t next_offset;
 } pos_t;
 
-static void commit(rd_kafka_t *rk, const char *topic, pos_t *pos, int npos, int async) {
+static void commit(rd_kafka_t* rk, const char* topic, pos_t* pos, int npos, int async) {
   if (npos == 0) return;
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(npos);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(npos);
   for (int i = 0; i < npos; i++)
     rd_kafka_topic_partition_list_add(list, topic, pos[i].partition)->offset = pos[i].next_offset;
   rd_kafka_resp_err_t err = rd_kafka_commit(rk, list, async);
@@ -243,7 +260,7 @@ static void commit(rd_kafka_t *rk, const char *topic, pos_t *pos, int npos, int 
   rd_kafka_topic_partition_list_destroy(list);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 10) {
     fprintf(stderr,
             "usage: %s BOOTSTRAP TOPIC GROUP REDIS_HOST REDIS_PORT KEYSPACE COUNT BATCH MODE "
@@ -251,12 +268,12 @@ int main(int argc, char **argv) {
             argv[0]);
     return 2;
   }
-  const char *bootstrap = argv[1];
-  const char *topic = argv[2];
-  const char *group = argv[3];
-  const char *host = argv[4];
+  const char* bootstrap = argv[1];
+  const char* topic = argv[2];
+  const char* group = argv[3];
+  const char* host = argv[4];
   int port = atoi(argv[5]);
-  const char *keyspace = argv[6];
+  const char* keyspace = argv[6];
   long count = atol(argv[7]);
   int batch = atoi(argv[8]);
   int string_mode = strcmp(argv[9], "string") == 0;
@@ -274,8 +291,8 @@ int main(int argc, char **argv) {
   double cpu0 = cpu_s();
 
   char errstr[512];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  const char *settings[][2] = {{"bootstrap.servers", bootstrap},
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const char* settings[][2] = {{"bootstrap.servers", bootstrap},
                                {"group.id", group},
                                {"enable.auto.commit", "false"},
                                {"enable.auto.offset.store", "false"},
@@ -288,7 +305,7 @@ int main(int argc, char **argv) {
     }
   }
   for (int i = 10; i < argc; i++) {
-    char *eq = strchr(argv[i], '=');
+    char* eq = strchr(argv[i], '=');
     if (!eq) {
       fprintf(stderr, "expected KEY=VALUE, got %s\n", argv[i]);
       return 2;
@@ -299,32 +316,32 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (!rk) {
     fprintf(stderr, "rd_kafka_new: %s\n", errstr);
     return 1;
   }
   rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
   if (rd_kafka_subscribe(rk, sub)) {
     fprintf(stderr, "subscribe failed\n");
     return 1;
   }
   rd_kafka_topic_partition_list_destroy(sub);
-  rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
+  rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(rk);
 
-  redisContext *c = redisConnect(host, port);
+  redisContext* c = redisConnect(host, port);
   if (!c || c->err) {
     fprintf(stderr, "redis connect: %s\n", c ? c->errstr : "out of memory");
     return 1;
   }
 
-  rd_kafka_message_t **msgs = calloc((size_t)batch, sizeof *msgs);
+  rd_kafka_message_t** msgs = calloc((size_t)batch, sizeof *msgs);
   pos_t pos[1024];
   int npos = 0;
   long written = 0, errors = 0;
-  const char *hargv[MAX_ARGS + 2];
+  const char* hargv[MAX_ARGS + 2];
   size_t hlens[MAX_ARGS + 2];
   arena_t arena = {0};
 
@@ -336,7 +353,7 @@ int main(int argc, char **argv) {
     }
     int appended = 0;
     for (ssize_t i = 0; i < n; i++) {
-      rd_kafka_message_t *m = msgs[i];
+      rd_kafka_message_t* m = msgs[i];
       if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
           fprintf(stderr, "consumer: %s\n", rd_kafka_message_errstr(m));
@@ -351,7 +368,7 @@ int main(int argc, char **argv) {
         arena.p = malloc(arena.cap);
       }
       arena.len = 0;
-      char *key = arena_alloc(&arena, ks_len + 1 + m->key_len);
+      char* key = arena_alloc(&arena, ks_len + 1 + m->key_len);
       memcpy(key, keyspace, ks_len);
       key[ks_len] = ':';
       memcpy(key + ks_len + 1, m->key, m->key_len);
@@ -359,11 +376,11 @@ int main(int argc, char **argv) {
       int fields;
       if (string_mode) {
         hargv[0] = "SET", hlens[0] = 3;
-        hargv[2] = m->payload ? (const char *)m->payload : "", hlens[2] = m->len;
+        hargv[2] = m->payload ? (const char*)m->payload : "", hlens[2] = m->len;
         fields = 1;
       } else {
         hargv[0] = "HSET", hlens[0] = 4;
-        fields = parse_object((const char *)m->payload, m->len, &arena, hargv + 2, hlens + 2);
+        fields = parse_object((const char*)m->payload, m->len, &arena, hargv + 2, hlens + 2);
       }
       if (fields < 0) {
         if (errors++ == 0)
@@ -381,8 +398,8 @@ int main(int argc, char **argv) {
       rd_kafka_message_destroy(m);
     }
     for (int i = 0; i < appended; i++) {
-      redisReply *reply;
-      if (redisGetReply(c, (void **)&reply) != REDIS_OK) {
+      redisReply* reply;
+      if (redisGetReply(c, (void**)&reply) != REDIS_OK) {
         fprintf(stderr, "redis: %s\n", c->errstr);
         return 1;
       }
@@ -401,8 +418,10 @@ int main(int argc, char **argv) {
   redisFree(c);
   free(msgs);
   free(arena.p);
-  printf("{\"records\":%ld,\"errors\":%ld,\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
-         "\"vmhwm_kb\":%ld}\n", written, errors, secs, cpu, read_vmhwm_kb());
+  printf(
+      "{\"records\":%ld,\"errors\":%ld,\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
+      "\"vmhwm_kb\":%ld}\n",
+      written, errors, secs, cpu, read_vmhwm_kb());
   fflush(stdout);
   return errors == 0 && written == count ? 0 : 1;
 }

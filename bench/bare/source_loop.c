@@ -28,7 +28,7 @@
 static long delivered = 0;
 static long failed = 0;
 
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) {
   (void)rk;
   (void)opaque;
   if (m->err) {
@@ -52,7 +52,7 @@ static double now_s(void) {
 }
 
 static long read_vmhwm_kb(void) {
-  FILE *f = fopen("/proc/self/status", "r");
+  FILE* f = fopen("/proc/self/status", "r");
   char line[256];
   long kb = -1;
   if (!f) return -1;
@@ -65,11 +65,11 @@ static long read_vmhwm_kb(void) {
 
 /* Growable output buffer with JSON string escaping. */
 typedef struct {
-  char *p;
+  char* p;
   size_t len, cap;
 } buf_t;
 
-static void buf_reserve(buf_t *b, size_t extra) {
+static void buf_reserve(buf_t* b, size_t extra) {
   if (b->len + extra <= b->cap) return;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < b->len + extra) cap *= 2;
@@ -78,15 +78,15 @@ static void buf_reserve(buf_t *b, size_t extra) {
   b->cap = cap;
 }
 
-static void buf_raw(buf_t *b, const char *s, size_t n) {
+static void buf_raw(buf_t* b, const char* s, size_t n) {
   buf_reserve(b, n);
   memcpy(b->p + b->len, s, n);
   b->len += n;
 }
 
-static void buf_json_string(buf_t *b, const char *s, size_t n) {
+static void buf_json_string(buf_t* b, const char* s, size_t n) {
   buf_reserve(b, n * 6 + 2);
-  char *o = b->p + b->len;
+  char* o = b->p + b->len;
   *o++ = '"';
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -103,10 +103,10 @@ static void buf_json_string(buf_t *b, const char *s, size_t n) {
   b->len = (size_t)(o - b->p);
 }
 
-static int send_xread(redisContext *c, const char *stream, const char *last_id, long batch) {
+static int send_xread(redisContext* c, const char* stream, const char* last_id, long batch) {
   char count[32];
   snprintf(count, sizeof count, "%ld", batch);
-  const char *argv[] = {"XREAD", "COUNT", count, "BLOCK", "100", "STREAMS", stream, last_id};
+  const char* argv[] = {"XREAD", "COUNT", count, "BLOCK", "100", "STREAMS", stream, last_id};
   if (redisAppendCommandArgv(c, 8, argv, NULL) != REDIS_OK) return -1;
   int done = 0;
   while (!done) {
@@ -115,17 +115,17 @@ static int send_xread(redisContext *c, const char *stream, const char *last_id, 
   return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 8) {
     fprintf(stderr, "usage: %s REDIS_HOST REDIS_PORT STREAM BOOTSTRAP TOPIC COUNT BATCH\n",
             argv[0]);
     return 2;
   }
-  const char *host = argv[1];
+  const char* host = argv[1];
   int port = atoi(argv[2]);
-  const char *stream = argv[3];
-  const char *bootstrap = argv[4];
-  const char *topic = argv[5];
+  const char* stream = argv[3];
+  const char* bootstrap = argv[4];
+  const char* topic = argv[5];
   long count = atol(argv[6]);
   long batch = atol(argv[7]);
   size_t stream_len = strlen(stream);
@@ -138,8 +138,8 @@ int main(int argc, char **argv) {
   double cpu0 = cpu_s();
 
   char errstr[512];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  const char *settings[][2] = {{"bootstrap.servers", bootstrap},
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const char* settings[][2] = {{"bootstrap.servers", bootstrap},
                                {"acks", "all"},
                                {"enable.idempotence", "true"},
                                {"message.timeout.ms", "0"},
@@ -152,14 +152,14 @@ int main(int argc, char **argv) {
     }
   }
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (!rk) {
     fprintf(stderr, "rd_kafka_new: %s\n", errstr);
     return 1;
   }
-  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic, NULL);
 
-  redisContext *c = redisConnect(host, port);
+  redisContext* c = redisConnect(host, port);
   if (!c || c->err) {
     fprintf(stderr, "redis connect: %s\n", c ? c->errstr : "out of memory");
     return 1;
@@ -173,8 +173,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   while (read < count) {
-    redisReply *reply = NULL;
-    if (redisGetReply(c, (void **)&reply) != REDIS_OK) {
+    redisReply* reply = NULL;
+    if (redisGetReply(c, (void**)&reply) != REDIS_OK) {
       fprintf(stderr, "redis read: %s\n", c->errstr);
       return 1;
     }
@@ -182,13 +182,13 @@ int main(int argc, char **argv) {
       fprintf(stderr, "XREAD: %s\n", reply->str);
       return 1;
     }
-    redisReply *entries = NULL;
+    redisReply* entries = NULL;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
       entries = reply->element[0]->element[1];
     }
     size_t n = entries ? entries->elements : 0;
     if (n > 0) {
-      redisReply *last = entries->element[n - 1]->element[0];
+      redisReply* last = entries->element[n - 1]->element[0];
       snprintf(last_id, sizeof last_id, "%.*s", (int)last->len, last->str);
     }
     /* Pipelining: ask for the next batch before producing this one. */
@@ -197,9 +197,9 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (size_t e = 0; e < n && read < count; e++) {
-      redisReply *entry = entries->element[e];
-      redisReply *id = entry->element[0];
-      redisReply *fields = entry->element[1];
+      redisReply* entry = entries->element[e];
+      redisReply* id = entry->element[0];
+      redisReply* fields = entry->element[1];
       value.len = 0;
       buf_raw(&value, "{\"id\":", 6);
       buf_json_string(&value, id->str, id->len);
@@ -239,8 +239,10 @@ int main(int argc, char **argv) {
   rd_kafka_topic_destroy(rkt);
   rd_kafka_destroy(rk);
   free(value.p);
-  printf("{\"records\":%ld,\"errors\":%ld,\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
-         "\"vmhwm_kb\":%ld}\n", delivered, failed, secs, cpu, read_vmhwm_kb());
+  printf(
+      "{\"records\":%ld,\"errors\":%ld,\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
+      "\"vmhwm_kb\":%ld}\n",
+      delivered, failed, secs, cpu, read_vmhwm_kb());
   fflush(stdout);
   return (failed == 0 && delivered == count) ? 0 : 1;
 }
