@@ -16,6 +16,25 @@ constexpr int k_max_batch = 2000;
 
 using clock = std::chrono::steady_clock;
 
+// librdkafka's list of these partitions (offsets unset) ...
+clients::topic_partition_list partition_list(const std::vector<api::topic_partition>& tps) {
+  clients::topic_partition_list list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
+  for (const auto& tp : tps)
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  return list;
+}
+
+// ... or of these partitions at these offsets.
+clients::topic_partition_list partition_list(const api::offset_map& offsets) {
+  clients::topic_partition_list list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& [tp, off] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
+  }
+  return list;
+}
+
 }  // namespace
 
 void sink_task_runner::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
@@ -84,12 +103,8 @@ void sink_task_runner::offset(const api::offset_map& offsets) {
     for (const auto& [tp, off] : offsets) open_seeks_[tp] = off;
     return;
   }
-  clients::topic_partition_list list(
-      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
-  for (const auto& [tp, off] : offsets) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
-    current_[tp] = off;
-  }
+  auto list = partition_list(offsets);
+  for (const auto& [tp, off] : offsets) current_[tp] = off;
   if (auto* error = rd_kafka_seek_partitions(consumer_, list.get(), 10000)) {
     auto text = std::string(rd_kafka_error_string(error));
     rd_kafka_error_destroy(error);
@@ -100,11 +115,7 @@ void sink_task_runner::offset(const api::offset_map& offsets) {
 void sink_task_runner::refresh_lag() {
   std::map<api::topic_partition, std::int64_t> lag;
   if (!assignment_.empty()) {
-    clients::topic_partition_list list(
-        rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
-    for (const auto& tp : assignment_) {
-      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
-    }
+    auto list = partition_list(assignment_);
     rd_kafka_position(consumer_, list.get());
     for (int i = 0; i < list->cnt; ++i) {
       const auto& p = list->elems[i];
@@ -131,11 +142,7 @@ void sink_task_runner::commit(bool sync) {
   if (errors_) errors_->flush(env_.worker->offset_flush_timeout);
   auto offsets = sink_->pre_commit(current_);
   if (offsets.empty()) return;
-  clients::topic_partition_list list(
-      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
-  for (const auto& [tp, off] : offsets) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = off;
-  }
+  auto list = partition_list(offsets);
   scoped_timer timed(metrics().offset_commit_time_us);
   auto err = rd_kafka_commit(consumer_, list.get(), sync ? 0 : 1);
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
@@ -149,11 +156,7 @@ void sink_task_runner::commit(bool sync) {
 void sink_task_runner::set_paused(bool paused) {
   if (paused == paused_) return;
   paused_ = paused;
-  clients::topic_partition_list list(
-      rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
-  for (const auto& tp : assignment_) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
-  }
+  auto list = partition_list(assignment_);
   if (paused) {
     rd_kafka_pause_partitions(consumer_, list.get());
   } else {
@@ -234,7 +237,11 @@ void sink_task_runner::skip_errant(error_stage stage, std::string_view cls,
                        .value = bytes(msg->payload, msg->len),
                        .headers = headers};
   errors_->handle(stage, cls, record, error);
-  skipped_[{std::string(record.topic), msg->partition}] = msg->offset + 1;
+  mark_not_written(msg);
+}
+
+void sink_task_runner::mark_not_written(const rd_kafka_message_t* msg) {
+  skipped_[{rd_kafka_topic_name(msg->rkt), msg->partition}] = msg->offset + 1;
 }
 
 void sink_task_runner::consume(api::sink_task& task) {
@@ -345,7 +352,7 @@ void sink_task_runner::consume(api::sink_task& task) {
             continue;
           }
           if (!keep) {  // filtered out: done with, as if written
-            skipped_[{rd_kafka_topic_name(msg->rkt), msg->partition}] = msg->offset + 1;
+            mark_not_written(msg.get());
             continue;
           }
           transforms::put_record(std::move(c), r);

@@ -40,6 +40,9 @@ class sink_task_runner final : public task_runner, private api::sink_task_contex
   void skip_errant(error_stage stage, std::string_view cls, const rd_kafka_message_t* msg,
                    const rd_kafka_headers_t* headers, std::int64_t timestamp_ms,
                    const std::exception& error);
+  // A record that will not be written (filtered out, or tolerated by the error policy): its
+  // offset passes once everything consumed before it is in Redis.
+  void mark_not_written(const rd_kafka_message_t* msg);
   void set_paused(bool paused);
 
   rd_kafka_t* consumer_ = nullptr;
