@@ -2,42 +2,23 @@
 
 #include <algorithm>
 
-#include "ferry/api/errors.hpp"
+#include "ferry/core/connector_config.hpp"
 
 namespace ferry::core {
 
-namespace {
-
-std::int64_t number(const api::config_map& config, const std::string& key, std::int64_t fallback,
-                    std::int64_t min) {
-  auto it = config.find(key);
-  if (it == config.end() || api::trim(it->second).empty()) return fallback;
-  auto v = api::parse_long(api::trim(it->second));
-  if (!v || *v < min) {
-    throw api::config_error("Invalid value " + it->second + " for configuration " + key +
-                            ": Value must be at least " + std::to_string(min));
-  }
-  return *v;
-}
-
-}  // namespace
-
 restart_policy restart_policy::from(const api::config_map& config) {
+  static const api::config_def def = [] {
+    api::config_def d;
+    define_keys(d);
+    return d;
+  }();
+  auto c = parse_checked(def, config);
   restart_policy p;
-  if (auto it = config.find("auto.restart.enable"); it != config.end()) {
-    auto v = api::parse_bool(api::trim(it->second));
-    if (!v) {
-      throw api::config_error("Invalid value " + it->second +
-                              " for configuration auto.restart.enable: Expected value to be "
-                              "either true or false");
-    }
-    p.enabled = *v;
-  }
-  p.initial_delay =
-      std::chrono::milliseconds(number(config, "auto.restart.initial.delay.ms", 1000, 1));
-  p.max_delay = std::chrono::milliseconds(number(config, "auto.restart.max.delay.ms", 60000, 1));
-  p.max_delay = std::max(p.max_delay, p.initial_delay);
-  p.max_attempts = static_cast<int>(number(config, "auto.restart.max.attempts", -1, -1));
+  p.enabled = c.get_bool("auto.restart.enable");
+  p.initial_delay = std::chrono::milliseconds(c.get_long("auto.restart.initial.delay.ms"));
+  p.max_delay =
+      std::max(std::chrono::milliseconds(c.get_long("auto.restart.max.delay.ms")), p.initial_delay);
+  p.max_attempts = c.get_int("auto.restart.max.attempts");
   return p;
 }
 

@@ -2,8 +2,10 @@
 
 #include <map>
 
+#include "ferry/api/errors.hpp"
 #include "ferry/core/auto_restart.hpp"
 #include "ferry/core/converters.hpp"
+#include "ferry/core/error_handling.hpp"
 #include "ferry/transforms/chain.hpp"
 
 namespace ferry::core {
@@ -53,64 +55,7 @@ api::config_def make_common(api::connector_type type) {
             .default_value = "",
             .importance = importance_level::low,
             .doc = "Header converter for this connector."});
-  const std::string errors = "Error Handling";
-  d.define({.name = "errors.retry.timeout",
-            .type = config_type::long_,
-            .default_value = "0",
-            .importance = importance_level::medium,
-            .doc = "How long (ms) a failed operation is retried; -1 is forever. ferry's conversion "
-                   "stages raise no retriable errors, so there is nothing to retry yet.",
-            .group = errors,
-            .validate = api::at_least(-1)});
-  d.define({.name = "errors.retry.delay.max.ms",
-            .type = config_type::long_,
-            .default_value = "60000",
-            .importance = importance_level::medium,
-            .doc = "Longest wait between retries.",
-            .group = errors,
-            .validate = api::at_least(1)});
-  d.define({.name = "errors.tolerance",
-            .type = config_type::string,
-            .default_value = "none",
-            .importance = importance_level::medium,
-            .doc = "none: a record that fails conversion fails the task. all: it is skipped "
-                   "(logged and sent to the dead letter queue when configured).",
-            .group = errors,
-            .validate = api::one_of({"none", "all"})});
-  d.define({.name = "errors.log.enable",
-            .type = config_type::boolean,
-            .default_value = "false",
-            .importance = importance_level::medium,
-            .doc = "Log every tolerated error with its stage and record coordinates.",
-            .group = errors});
-  d.define({.name = "errors.log.include.messages",
-            .type = config_type::boolean,
-            .default_value = "false",
-            .importance = importance_level::medium,
-            .doc = "Include the record's key and value in those log lines.",
-            .group = errors});
-  if (type == api::connector_type::sink) {
-    d.define({.name = "errors.deadletterqueue.topic.name",
-              .type = config_type::string,
-              .default_value = "",
-              .importance = importance_level::medium,
-              .doc = "Topic that receives the records skipped under errors.tolerance=all, as "
-                     "they were consumed.",
-              .group = errors});
-    d.define({.name = "errors.deadletterqueue.topic.replication.factor",
-              .type = config_type::int_,
-              .default_value = "3",
-              .importance = importance_level::medium,
-              .doc = "Replication factor of the dead letter queue topic when it is created.",
-              .group = errors,
-              .validate = api::at_least(-1)});
-    d.define({.name = "errors.deadletterqueue.context.headers.enable",
-              .type = config_type::boolean,
-              .default_value = "false",
-              .importance = importance_level::medium,
-              .doc = "Add __connect.errors.* headers saying where and why the record failed.",
-              .group = errors});
-  }
+  error_policy::define_keys(d, type == api::connector_type::sink);
   restart_policy::define_keys(d);
   if (type == api::connector_type::sink) {
     d.define({.name = "topics",
@@ -156,6 +101,15 @@ std::vector<api::config_value> validate_connector_config(const api::connector_pl
     }
   }
   return values;
+}
+
+api::parsed_config parse_checked(const api::config_def& def, const api::config_map& config) {
+  std::string errors;
+  for (const auto& v : def.validate(config)) {
+    for (const auto& e : v.errors) errors += (errors.empty() ? "" : "; ") + e;
+  }
+  if (!errors.empty()) throw api::config_error(errors);
+  return api::parsed_config(def, config);
 }
 
 std::string describe_errors(const std::vector<api::config_value>& values) {

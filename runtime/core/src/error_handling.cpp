@@ -2,6 +2,7 @@
 
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/topic_admin.hpp"
+#include "ferry/core/connector_config.hpp"
 #include "ferry/core/log.hpp"
 
 namespace ferry::core {
@@ -9,39 +10,6 @@ namespace ferry::core {
 namespace {
 
 constexpr const char* k_log = "errors";
-
-const std::string& get(const api::config_map& config, const std::string& key,
-                       const std::string& fallback) {
-  auto it = config.find(key);
-  return it == config.end() || it->second.empty() ? fallback : it->second;
-}
-
-std::int64_t get_long(const api::config_map& config, const std::string& key, std::int64_t fallback,
-                      std::int64_t min) {
-  auto text = api::trim(get(config, key, std::to_string(fallback)));
-  std::size_t used = 0;
-  std::int64_t v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || v < min) {
-    throw api::config_error("Invalid value " + text + " for configuration " + key +
-                            ": must be a number of at least " + std::to_string(min));
-  }
-  return v;
-}
-
-bool get_bool(const api::config_map& config, const std::string& key) {
-  auto text = get(config, key, "false");
-  auto v = api::parse_bool(text);
-  if (!v) {
-    throw api::config_error("Invalid value " + text + " for configuration " + key +
-                            ": Expected value to be either true or false");
-  }
-  return *v;
-}
 
 // Kafka's exception classes, for the dead letter headers a Java consumer may match on.
 const char* exception_class(const std::exception& e) {
@@ -91,27 +59,85 @@ const char* stage_name(error_stage s) {
   return "UNKNOWN";
 }
 
-error_policy error_policy::from(const api::config_map& config) {
-  error_policy p;
-  auto tolerance = api::trim(get(config, "errors.tolerance", "none"));
-  for (auto& c : tolerance) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (tolerance == "all") {
-    p.tolerate_all = true;
-  } else if (tolerance != "none") {
-    throw api::config_error("Invalid value " + tolerance +
-                            " for configuration errors.tolerance: String must be one of: "
-                            "none, all");
+void error_policy::define_keys(api::config_def& def, bool sink) {
+  const std::string errors = "Error Handling";
+  def.define({.name = "errors.retry.timeout",
+              .type = api::config_type::long_,
+              .default_value = "0",
+              .importance = api::importance_level::medium,
+              .doc =
+                  "How long (ms) a failed operation is retried; -1 is forever. ferry's conversion "
+                  "stages raise no retriable errors, so there is nothing to retry yet.",
+              .group = errors,
+              .validate = api::at_least(-1)});
+  def.define({.name = "errors.retry.delay.max.ms",
+              .type = api::config_type::long_,
+              .default_value = "60000",
+              .importance = api::importance_level::medium,
+              .doc = "Longest wait between retries.",
+              .group = errors,
+              .validate = api::at_least(1)});
+  def.define({.name = "errors.tolerance",
+              .type = api::config_type::string,
+              .default_value = "none",
+              .importance = api::importance_level::medium,
+              .doc = "none: a record that fails conversion fails the task. all: it is skipped "
+                     "(logged and sent to the dead letter queue when configured).",
+              .group = errors,
+              .validate = api::one_of({"none", "all"})});
+  def.define({.name = "errors.log.enable",
+              .type = api::config_type::boolean,
+              .default_value = "false",
+              .importance = api::importance_level::medium,
+              .doc = "Log every tolerated error with its stage and record coordinates.",
+              .group = errors});
+  def.define({.name = "errors.log.include.messages",
+              .type = api::config_type::boolean,
+              .default_value = "false",
+              .importance = api::importance_level::medium,
+              .doc = "Include the record's key and value in those log lines.",
+              .group = errors});
+  if (sink) {
+    def.define({.name = "errors.deadletterqueue.topic.name",
+                .type = api::config_type::string,
+                .default_value = "",
+                .importance = api::importance_level::medium,
+                .doc = "Topic that receives the records skipped under errors.tolerance=all, as "
+                       "they were consumed.",
+                .group = errors});
+    def.define({.name = "errors.deadletterqueue.topic.replication.factor",
+                .type = api::config_type::int_,
+                .default_value = "3",
+                .importance = api::importance_level::medium,
+                .doc = "Replication factor of the dead letter queue topic when it is created.",
+                .group = errors,
+                .validate = api::at_least(-1)});
+    def.define({.name = "errors.deadletterqueue.context.headers.enable",
+                .type = api::config_type::boolean,
+                .default_value = "false",
+                .importance = api::importance_level::medium,
+                .doc = "Add __connect.errors.* headers saying where and why the record failed.",
+                .group = errors});
   }
-  auto retry = get_long(config, "errors.retry.timeout", 0, -1);
-  p.retry_timeout = std::chrono::milliseconds(retry);
-  p.retry_delay_max =
-      std::chrono::milliseconds(get_long(config, "errors.retry.delay.max.ms", 60000, 1));
-  p.log = get_bool(config, "errors.log.enable");
-  p.log_include_messages = get_bool(config, "errors.log.include.messages");
-  p.dlq_topic = api::trim(get(config, "errors.deadletterqueue.topic.name", ""));
-  p.dlq_replication_factor =
-      static_cast<int>(get_long(config, "errors.deadletterqueue.topic.replication.factor", 3, -1));
-  p.dlq_context_headers = get_bool(config, "errors.deadletterqueue.context.headers.enable");
+}
+
+error_policy error_policy::from(const api::config_map& config) {
+  static const api::config_def def = [] {
+    api::config_def d;
+    define_keys(d, true);
+    return d;
+  }();
+  auto c = parse_checked(def, config);
+  error_policy p;
+  auto tolerance = c.get_string("errors.tolerance");  // none or all, in any case (validated)
+  p.tolerate_all = tolerance[0] == 'a' || tolerance[0] == 'A';
+  p.retry_timeout = std::chrono::milliseconds(c.get_long("errors.retry.timeout"));
+  p.retry_delay_max = std::chrono::milliseconds(c.get_long("errors.retry.delay.max.ms"));
+  p.log = c.get_bool("errors.log.enable");
+  p.log_include_messages = c.get_bool("errors.log.include.messages");
+  p.dlq_topic = api::trim(c.get_string("errors.deadletterqueue.topic.name"));
+  p.dlq_replication_factor = c.get_int("errors.deadletterqueue.topic.replication.factor");
+  p.dlq_context_headers = c.get_bool("errors.deadletterqueue.context.headers.enable");
   return p;
 }
 

@@ -18,6 +18,10 @@ const api::config_def& common_connector_def(api::connector_type type);
 std::vector<api::config_value> validate_connector_config(const api::connector_plugin& plugin,
                                                          const api::config_map& config);
 
+// The config read through `def` (which must outlive the result) after every declared key was
+// validated; throws api::config_error listing each bad key's message.
+api::parsed_config parse_checked(const api::config_def& def, const api::config_map& config);
+
 // "Connector configuration is invalid and contains the following N error(s): ..." or empty.
 std::string describe_errors(const std::vector<api::config_value>& values);
 

@@ -39,6 +39,8 @@ struct error_policy {
 
   // Throws api::config_error naming the key on a bad value.
   static error_policy from(const api::config_map& connector_config);
+  // The errors.* keys (the dead letter queue ones only for sinks), with their validators.
+  static void define_keys(api::config_def& def, bool sink);
 };
 
 // How a failed record looked in Kafka: the consumed message of a sink, or what a source was
