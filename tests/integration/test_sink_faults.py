@@ -67,10 +67,16 @@ class SinkRedisOutageTest(unittest.TestCase):
     def outage_run(self, name, exactly_once):
         per_partition = 10_000
         n = per_partition * PARTITIONS
-        for p in range(PARTITIONS):
-            fh.kcat_produce(self.kafka.bootstrap, TOPIC,
-                            [(None, {"p": p, "s": s}) for s in range(per_partition)],
-                            partition=p)
+        half = per_partition // 2
+
+        def produce(first, last):
+            for p in range(PARTITIONS):
+                fh.kcat_produce(self.kafka.bootstrap, TOPIC,
+                                [(None, {"p": p, "s": s}) for s in range(first, last)],
+                                partition=p)
+        # Half now, half while Redis is down: the sink has records to write during the outage
+        # however fast it drains the first half.
+        produce(0, half)
         self.assertEqual(self.kafka.control("rtt -1 20"), "OK")
         stream = f"{TOPIC}-{name}"
         self.worker.create_connector(name, fh.sink_config(
@@ -86,6 +92,7 @@ class SinkRedisOutageTest(unittest.TestCase):
         self.assertEqual(self.redis.process.returncode, 0, self.redis.log_text()[-2000:])
         down_at = time.monotonic()
         at_stop = None
+        produce(half, per_partition)
 
         def warned():
             text = self.worker.log_text()[log_before:]
