@@ -41,21 +41,30 @@ class RedisCluster:
         self.logs = []
         self.argv = {}
         for _ in range(masters):
-            port, bus = fh.free_port(), fh.free_port()
-            self.argv[port] = [
-                fh.REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
-                "--cluster-enabled", "yes", "--cluster-port", str(bus),
-                "--cluster-config-file", os.path.join(tmp_dir, f"nodes-{port}.conf"),
-                "--cluster-node-timeout", "5000", "--appendonly", "no", "--save", "",
-                "--dir", tmp_dir, "--protected-mode", "no"]
+            # A free port can be taken by a parallel test before redis-server binds it: then
+            # try other ports (up to 3 times) instead of failing the test.
+            for attempt in range(3):
+                port, bus = fh.free_port(), fh.free_port()
+                self.argv[port] = [
+                    fh.REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                    "--cluster-enabled", "yes", "--cluster-port", str(bus),
+                    "--cluster-config-file", os.path.join(tmp_dir, f"nodes-{port}.conf"),
+                    "--cluster-node-timeout", "5000", "--appendonly", "no", "--save", "",
+                    "--dir", tmp_dir, "--protected-mode", "no"]
+                process = self.spawn(port)
+
+                def up(port=port, process=process):
+                    if process.poll() is not None:
+                        raise fh.GiveUp(f"redis-server {port} exited: {self.log_text(port)}")
+                    return self.cli(port, "PING", check=False) == "PONG"
+                try:
+                    wait_until(up, 10, f"redis-server {port} to answer PING")
+                    break
+                except fh.GiveUp as e:
+                    if attempt == 2 or "Address already in use" not in str(e):
+                        raise
             self.ports.append(port)
-            self.processes.append(self.spawn(port))
-        for port, process in zip(self.ports, self.processes):
-            def up(port=port, process=process):
-                if process.poll() is not None:
-                    raise fh.GiveUp(f"redis-server {port} exited: {self.log_text(port)}")
-                return self.cli(port, "PING", check=False) == "PONG"
-            wait_until(up, 10, f"redis-server {port} to answer PING")
+            self.processes.append(process)
         out = self.run_cli("--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
                            "--cluster-replicas", "0", "--cluster-yes", timeout=60)
         if "[OK] All 16384 slots covered" not in out:
