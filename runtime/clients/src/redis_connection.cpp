@@ -503,6 +503,43 @@ std::vector<redis_reply> redis_connection::execute(const redis_pipeline& pipelin
   return roundtrip(pipeline.buffer(), pipeline.size(), clock::now() + endpoint_.timeout);
 }
 
+void redis_connection::send(const redis_pipeline& pipeline) {
+  if (pipeline.empty()) return;
+  connect();
+  const auto& out = pipeline.buffer();
+  auto deadline = clock::now() + endpoint_.timeout;
+  std::size_t written = 0;
+  while (written < out.size()) {
+    short want = 0;
+    auto n = send_some(out.data() + written, out.size() - written, want);
+    written += n;
+    if (n > 0) continue;
+    int ev = wait_fd(fd_, want, deadline);
+    if (ev == 0) fail("timed out after " + std::to_string(endpoint_.timeout.count()) + " ms");
+    if (ev < 0) fail(std::strerror(errno));
+  }
+}
+
+std::optional<redis_reply> redis_connection::read_reply(clock::time_point deadline) {
+  if (fd_ < 0) throw redis_io_error("Redis at " + endpoint_.address() + ": not connected");
+  char buf[16 * 1024];
+  for (;;) {
+    void* reply = nullptr;
+    if (redisReaderGetReply(reader_, &reply) != REDIS_OK) fail("protocol error");
+    if (reply) return redis_reply(static_cast<redisReply*>(reply));
+    // Read before polling: TLS may hold decrypted bytes that poll() cannot see.
+    short want = 0;
+    auto n = recv_some(buf, sizeof buf, want);
+    if (n > 0) {
+      if (redisReaderFeed(reader_, buf, n) != REDIS_OK) fail("protocol error");
+      continue;
+    }
+    int ev = wait_fd(fd_, want, deadline);
+    if (ev == 0) return std::nullopt;
+    if (ev < 0) fail(std::strerror(errno));
+  }
+}
+
 redis_reply redis_client::command(std::initializer_list<std::string_view> args) {
   redis_pipeline p;
   p.add(args);

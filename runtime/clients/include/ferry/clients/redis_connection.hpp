@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -143,6 +144,14 @@ class redis_connection final : public redis_client {
   void connect() override;
   void close() override;
   bool connected() const { return fd_ >= 0; }
+
+  // For a Pub/Sub subscriber (redis_subscriber), whose replies come when the server pushes
+  // them: send() writes the pipeline (connecting first) without reading anything, and
+  // read_reply() returns the next reply or pushed message, or nullopt when none is complete by
+  // `deadline` — not an error, the connection stays open. Both throw redis_io_error (and close
+  // the connection) when it breaks; send() also on endpoint.timeout.
+  void send(const redis_pipeline& pipeline);
+  std::optional<redis_reply> read_reply(std::chrono::steady_clock::time_point deadline);
   const redis_endpoint& endpoint() const { return endpoint_; }
 
  private:
