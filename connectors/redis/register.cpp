@@ -1,5 +1,11 @@
 #include "ferry/redis/register.hpp"
 
+#include "keys_source/keys_source_config.hpp"
+#include "keys_source/keys_source_connector.hpp"
+#include "keys_source/keys_source_task.hpp"
+#include "pubsub_source/pubsub_source_config.hpp"
+#include "pubsub_source/pubsub_source_connector.hpp"
+#include "pubsub_source/pubsub_source_task.hpp"
 #include "sink/redis_sink_config.hpp"
 #include "sink/redis_sink_connector.hpp"
 #include "sink/redis_sink_task.hpp"
@@ -29,6 +35,22 @@ void register_redis_connectors(api::plugin_registry& registry) {
                 .config = [] { return stream_source_config_def(); },
                 .make_connector = [] { return std::make_unique<stream_source_connector>(); },
                 .make_source_task = [] { return std::make_unique<stream_source_task>(); },
+                .make_sink_task = nullptr});
+  registry.add({.class_name = "ferry.redis.RedisKeysSourceConnector",
+                .aliases = {"com.redis.kafka.connect.RedisKeysSourceConnector"},
+                .type = api::connector_type::source,
+                .version = FERRY_VERSION,
+                .config = [] { return keys_source_config_def(); },
+                .make_connector = [] { return std::make_unique<keys_source_connector>(); },
+                .make_source_task = [] { return std::make_unique<keys_source_task>(); },
+                .make_sink_task = nullptr});
+  registry.add({.class_name = "ferry.redis.RedisPubSubSourceConnector",
+                .aliases = {},
+                .type = api::connector_type::source,
+                .version = FERRY_VERSION,
+                .config = [] { return pubsub_source_config_def(); },
+                .make_connector = [] { return std::make_unique<pubsub_source_connector>(); },
+                .make_source_task = [] { return std::make_unique<pubsub_source_task>(); },
                 .make_sink_task = nullptr});
 }
 

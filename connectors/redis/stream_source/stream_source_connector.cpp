@@ -7,21 +7,29 @@
 namespace ferry::redis {
 
 void stream_source_connector::start(const api::config_map& config) {
-  streams_ = stream_source_config::parse(config).streams;
+  auto parsed = stream_source_config::parse(config);
+  streams_ = parsed.streams;
+  pattern_ = !parsed.pattern.empty();
   config_ = config;
 }
 
 std::vector<api::config_map> stream_source_connector::task_configs(int max_tasks) {
-  auto n = std::min<std::size_t>(static_cast<std::size_t>(std::max(max_tasks, 1)), streams_.size());
+  auto wanted = static_cast<std::size_t>(std::max(max_tasks, 1));
+  auto n = pattern_ ? wanted : std::min(wanted, std::max<std::size_t>(streams_.size(), 1));
   std::vector<std::string> lists(n);
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     auto& l = lists[i % n];
     l += (l.empty() ? "" : ",") + streams_[i];
   }
+  std::string all;
+  for (const auto& s : streams_) all += (all.empty() ? "" : ",") + s;
   std::vector<api::config_map> out;
-  for (auto& l : lists) {
+  for (std::size_t i = 0; i < n; ++i) {
     auto c = config_;
-    c["redis.stream.name"] = l;
+    c["redis.stream.name"] = lists[i];
+    c[k_task_index_key] = std::to_string(i);
+    c[k_task_count_key] = std::to_string(n);
+    c[k_listed_streams_key] = all;
     out.push_back(std::move(c));
   }
   return out;

@@ -1,7 +1,11 @@
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ferry/api/connector.hpp"
@@ -10,28 +14,91 @@
 
 namespace ferry::redis {
 
-// Reads its streams with XREAD from the last delivered entry id of each stream. The source
-// offset of a record is {"offset": "<entry id>"} in partition {"stream": "<key>"}, so after a
-// restart (or a crash) reading resumes right after the last entry Kafka acknowledged.
-// Record layout as redis-kafka-connect's: key = entry id, value = {id, stream, body}.
+// Reads its streams (named ones, plus those of redis.stream.pattern that hash to this task) and
+// turns each entry into a record. Source partition {"stream": key}, offset {"offset": entry id}
+// in both modes, so a restart resumes after the last entry Kafka acknowledged.
+//
+// XREAD mode: one XREAD per poll for all streams (per hash slot on a Redis Cluster), after the
+// last id handed out per stream.
+// Group mode: XGROUP CREATE ... MKSTREAM where the group is missing (at the last acknowledged or
+// stored id), then this consumer's own pending entries (XREADGROUP from 0), then new ones
+// (XREADGROUP >). Entries pending for other consumers longer than redis.stream.claim.idle.ms
+// are claimed (XPENDING IDLE + XCLAIM) and delivered. commit_record() only notes the id;
+// the XACKs go out with the next poll (or commit()), so an entry is acknowledged in Redis only
+// after Kafka acknowledged its record. A group that vanished (NOGROUP) is created again at the
+// last id Kafka acknowledged.
+//
+// Every call comes from the task's thread. The runtime may call commit_record() and commit()
+// after stop() (its final flush); stop() therefore keeps the connection, the destructor closes it.
 class stream_source_task final : public api::source_task {
  public:
   void start(const api::config_map& config, api::source_task_context& context) override;
   std::vector<api::source_record> poll() override;
+  void commit_record(const api::source_record& record) override;
+  void commit() override;
   void stop() override;
 
  private:
-  void resolve_start_ids();
+  struct stream_state {
+    std::string key;
+    std::string topic;
+    json partition;        // {"stream": key}
+    std::string next_id;   // XREAD mode: read after this id ("$" until pinned)
+    std::string high_id;   // highest id handed out (the offset of later records)
+    std::string acked_id;  // highest id Kafka acknowledged, else the stored offset
+    bool listed = true;    // named in redis.stream.name (else found by the pattern)
+    bool active = true;    // false: found by the pattern, since deleted
+    bool group_ready = false;
+    std::optional<std::string> pending_from;  // group mode: own pending entries left, after id
+    std::string claim_from = "-";             // XPENDING position of the next claim round
+    std::vector<std::string> to_ack;
+  };
+
+  void add_stream(const std::string& key, bool listed);
+  void rebuild_groups();
+  void scan_step();
+  void pin_new_only_ids();
+  void ensure_groups();
+  void read_own_pending(std::vector<api::source_record>& out);
+  void claim_idle(std::vector<api::source_record>& out);
+  void read_new(std::vector<api::source_record>& out);
+  void add_acks(clients::redis_pipeline& p);
+  std::size_t ack_count() const;
+  void acks_sent();
+  // Appends records for an array of entries ([id, [field, value, ...]] each) of stream s.
+  void take_entries(std::size_t s, clients::redis_reply_view entries,
+                    std::vector<api::source_record>& out);
+  void take_stream_replies(clients::redis_reply_view reply, std::vector<api::source_record>& out,
+                           bool pending_pass);
+  api::source_record make_record(stream_state& st, std::string id, json body);
+  std::vector<std::string> cluster_masters();
 
   stream_source_config config_;
+  api::source_task_context* context_ = nullptr;
   std::unique_ptr<clients::redis_client> connection_;
-  std::vector<std::string> last_ids_;  // per stream, the id to read after
-  std::vector<std::string> topics_;    // per stream
-  std::vector<bool> resolved_;         // "$" start ids are turned into real ids once
+  std::string consumer_;
+  std::vector<stream_state> streams_;
+  std::unordered_map<std::string, std::size_t> index_;  // stream key -> position in streams_
+  std::vector<std::vector<std::size_t>> read_groups_;   // per XREAD command, stream positions
+  bool last_read_empty_ = true;
+  bool pending_pass_done_ = false;
   clients::redis_pipeline pipeline_;
+
+  // redis.stream.pattern scanning, a few SCAN calls per poll.
+  struct scan_state {
+    bool active = false;
+    bool completed_once = false;
+    std::vector<std::string> nodes;  // cluster masters still to scan ("" = the client itself)
+    std::string cursor = "0";
+    std::vector<std::string> found;
+    std::chrono::steady_clock::time_point next;
+  } scan_;
+  std::map<std::string, std::unique_ptr<clients::redis_client>> scan_connections_;
+
+  std::chrono::steady_clock::time_point next_claim_{};
 };
 
-// The schema of the value record, in Kafka Connect's JSON schema form.
+// The schema of the value record ({id, stream, body}), in Kafka Connect's JSON schema form.
 const api::schema_ptr& stream_value_schema();
 
 }  // namespace ferry::redis

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "ferry/api/errors.hpp"
+#include "stream_source/stream_source_config.hpp"
 #include "stream_source/stream_source_connector.hpp"
 
 using ferry::api::config_map;
@@ -40,4 +41,32 @@ TEST_CASE("stream source connector never makes more tasks than streams") {
 TEST_CASE("stream source connector start() refuses a config with no stream") {
   stream_source_connector c;
   CHECK_THROWS_AS(c.start({}), ferry::api::config_error);
+}
+
+TEST_CASE("stream source connector: each task knows its index, the count and every named stream") {
+  stream_source_connector c;
+  c.start({{"redis.stream.name", "s1,s2,s3"}});
+  auto tasks = c.task_configs(2);
+  REQUIRE(tasks.size() == 2);
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    CHECK(tasks[i].at("ferry.stream.task.index") == std::to_string(i));
+    CHECK(tasks[i].at("ferry.stream.task.count") == "2");
+    CHECK(tasks[i].at("ferry.stream.listed") == "s1,s2,s3");
+  }
+}
+
+TEST_CASE("stream source connector with a pattern makes tasks.max tasks") {
+  stream_source_connector c;
+  c.start({{"redis.stream.pattern", "orders:*"}, {"redis.stream.name", "audit"}});
+  auto tasks = c.task_configs(3);
+  REQUIRE(tasks.size() == 3);
+  CHECK(stream_lists(tasks) == std::vector<std::string>{"audit", "", ""});
+  CHECK(tasks[2].at("ferry.stream.task.index") == "2");
+  CHECK(tasks[2].at("ferry.stream.task.count") == "3");
+  CHECK(tasks[2].at("redis.stream.pattern") == "orders:*");
+  // A task config parses on its own, with its share of the work.
+  auto t = ferry::redis::stream_source_config::parse(tasks[1]);
+  CHECK(t.streams.empty());
+  CHECK(t.task_index == 1);
+  CHECK(t.listed == std::vector<std::string>{"audit"});
 }
