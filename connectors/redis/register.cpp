@@ -6,6 +6,9 @@
 #include "pubsub_source/pubsub_source_config.hpp"
 #include "pubsub_source/pubsub_source_connector.hpp"
 #include "pubsub_source/pubsub_source_task.hpp"
+#include "list_source/list_source_config.hpp"
+#include "list_source/list_source_connector.hpp"
+#include "list_source/list_source_task.hpp"
 #include "sink/redis_sink_config.hpp"
 #include "sink/redis_sink_connector.hpp"
 #include "sink/redis_sink_task.hpp"
@@ -35,6 +38,14 @@ void register_redis_connectors(api::plugin_registry& registry) {
                 .config = [] { return stream_source_config_def(); },
                 .make_connector = [] { return std::make_unique<stream_source_connector>(); },
                 .make_source_task = [] { return std::make_unique<stream_source_task>(); },
+                .make_sink_task = nullptr});
+  registry.add({.class_name = "ferry.redis.RedisListSourceConnector",
+                .aliases = {},
+                .type = api::connector_type::source,
+                .version = FERRY_VERSION,
+                .config = [] { return list_source_config_def(); },
+                .make_connector = [] { return std::make_unique<list_source_connector>(); },
+                .make_source_task = [] { return std::make_unique<list_source_task>(); },
                 .make_sink_task = nullptr});
   registry.add({.class_name = "ferry.redis.RedisKeysSourceConnector",
                 .aliases = {"com.redis.kafka.connect.RedisKeysSourceConnector"},

@@ -1,0 +1,30 @@
+#include "list_source/list_source_connector.hpp"
+
+#include <algorithm>
+
+#include "list_source/list_source_config.hpp"
+
+namespace ferry::redis {
+
+void list_source_connector::start(const api::config_map& config) {
+  lists_ = list_source_config::parse(config).lists;
+  config_ = config;
+}
+
+std::vector<api::config_map> list_source_connector::task_configs(int max_tasks) {
+  auto n = std::min<std::size_t>(static_cast<std::size_t>(std::max(max_tasks, 1)), lists_.size());
+  std::vector<std::string> names(n);
+  for (std::size_t i = 0; i < lists_.size(); ++i) {
+    auto& l = names[i % n];
+    l += (l.empty() ? "" : ",") + lists_[i];
+  }
+  std::vector<api::config_map> out;
+  for (auto& l : names) {
+    auto c = config_;
+    c["redis.list.name"] = l;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace ferry::redis
