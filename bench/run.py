@@ -60,6 +60,8 @@ SINKS = {
     "hset-4t": {"mode": "hash", "fields": 5, "tasks": 4, "partitions": 16, "tx": False},
 }
 WORKLOADS = ("source", *SINKS)
+# Workloads with issue 5's / issue 6's goals (the original "sink" has none).
+GOAL_WORKLOADS = ("source", "set", "hset", "set-4t", "hset-4t")
 # Issue 7's chain: one field added, one masked (MaskField puts "" for a string).
 TX_CONFIG = {
     "transforms": "ins,mask",
@@ -99,8 +101,10 @@ def parse_args(argv=None):
     p.add_argument("--workloads", default=",".join(WORKLOADS),
                    help="comma-separated subset of: " + ", ".join(WORKLOADS))
     p.add_argument("--batch", type=int, default=1000,
-                   help="XREAD COUNT / consume batch of the baselines and ferry's batch.size "
-                        "(default 1000)")
+                   help="consume batch of the baselines in the sink workload (default 1000)")
+    p.add_argument("--source-batch", type=int, default=5000,
+                   help="XREAD COUNT of the baselines and ferry's batch.size in the source "
+                        "workload (default 5000, issue 6)")
     p.add_argument("--sink-batch", type=int, default=5000,
                    help="consume batch of the baselines in the set/hset workloads "
                         "(default 5000)")
@@ -523,7 +527,7 @@ def run_source(ctx, run, order):
                         worker.create_connector(name, {
                             "connector.class": SOURCE_CLASS, "tasks.max": "1",
                             "redis.uri": redis.uri, "redis.stream.name": STREAM,
-                            "topic": topic, "batch.size": str(args.batch)})
+                            "topic": topic, "batch.size": str(args.source_batch)})
                         return worker
 
                     def stop(w):
@@ -542,10 +546,10 @@ def run_source(ctx, run, order):
             else:
                 if impl == "python":
                     argv = [ctx.python, os.path.join(HERE, "bridges", "python_source.py"),
-                            redis.uri, STREAM, kafka.bootstrap, topic, str(n), str(args.batch)]
+                            redis.uri, STREAM, kafka.bootstrap, topic, str(n), str(args.source_batch)]
                 else:
                     argv = [ctx.bare["source"], "127.0.0.1", str(redis.port), STREAM,
-                            kafka.bootstrap, topic, str(n), str(args.batch)]
+                            kafka.bootstrap, topic, str(n), str(args.source_batch)]
                 b = procs.Baseline(argv, ctx.tmp, f"{impl}-r{run}-source")
                 try:
                     def start():
@@ -813,13 +817,14 @@ def table(summaries, key):
 
 
 def goals_table(summaries):
-    """Issue 5: the sink figures next to its goals (CPU s per million records = us/record)."""
+    """Issues 5 (sinks) and 6 (source): the figures next to their goals, which are the same
+    (CPU s per million records = us/record)."""
     rows = [("workload", "ferry rec/s", "python rec/s", "bare C rec/s", "ferry CPU s/M",
              "python CPU s/M", "bare C CPU s/M", "CPU ferry/python (goal <= 0.33)",
              "CPU ferry/bare (goal <= 1.25)", "wall ferry/bare (goal >= 0.8)",
              "ferry peak RSS (goal <= 100 MB)")]
     for workload, s in summaries.items():
-        if workload not in SINKS:
+        if workload not in GOAL_WORKLOADS:
             continue
         c = s["cpu_us_per_record"]
         st = s["steady_rate"]
@@ -827,7 +832,7 @@ def goals_table(summaries):
         def mark(ok):
             return "" if ok is None else (" ok" if ok else " MISS")
         rss = s["peak_rss_kb"]["ferry"]
-        tasks = SINKS[workload]["tasks"]
+        tasks = SINKS[workload]["tasks"] if workload in SINKS else 1
         rows.append((
             f"{workload} ({tasks} task{'s' if tasks > 1 else ''})",
             fmt_rate(st["ferry"]), fmt_rate(st["python"]), fmt_rate(st["bare"]),
@@ -887,7 +892,8 @@ def main(argv=None):
     doc = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
            "machine": machine_info(), "command": command,
            "config": {"records": args.records, "runs": args.runs, "partitions": args.partitions,
-                      "batch": args.batch, "sink_batch": args.sink_batch, "poll_ms": args.poll_ms,
+                      "batch": args.batch, "source_batch": args.source_batch,
+                      "sink_batch": args.sink_batch, "poll_ms": args.poll_ms,
                       "build_dir": args.build_dir,
                       "workloads": args.workloads, "verify": args.verify,
                       "sink_consumer_settings": args.consumer, "perf": bool(args.perf)},
@@ -895,7 +901,8 @@ def main(argv=None):
     tmp = tempfile.mkdtemp(prefix="ferry-bench-")
     log(f"ferry bench: {args.records} records x {args.runs} run(s), workloads "
         f"{','.join(args.workloads)}; {args.partitions} partitions (source, sink), "
-        f"{max(16, args.min_partitions)} (set, hset); batch {args.batch} (source, sink), "
+        f"{max(16, args.min_partitions)} (set, hset); batch {args.source_batch} (source), "
+        f"{args.batch} (sink), "
         f"{args.sink_batch} (set, hset baselines); build {args.build_dir}, {os.cpu_count()} "
         f"cores; temp {tmp}")
     failed = None
@@ -943,9 +950,9 @@ def main(argv=None):
         log("\nCPU time per record (all threads of the process doing the moving, from start to "
             "done; median; ratios are medians of per-run ratios, lower is better for ferry).")
         log(cpu_table(summaries))
-        if any(w in SINKS for w in summaries):
-            log("\nSink goals (issue 5): steady rec/s and CPU seconds per million records "
-                "(medians), ratios are medians of per-run ratios.")
+        if any(w in GOAL_WORKLOADS for w in summaries):
+            log("\nGoals (issue 5: sinks, issue 6: source): steady rec/s and CPU seconds per "
+                "million records (medians), ratios are medians of per-run ratios.")
             log(goals_table(summaries))
         t = tx_table(summaries)
         if t:
