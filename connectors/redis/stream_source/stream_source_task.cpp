@@ -505,7 +505,7 @@ void stream_source_task::read_new(std::vector<api::source_record>& out) {
     std::size_t ready = 0;
     for (auto p : g) ready += group ? streams_[p].group_ready : 1;
     if (ready != g.size()) continue;  // created on the next poll
-    std::size_t argc = (group ? 6 : 3) + (block ? 2 : 0) +
+    std::size_t argc = (group ? 7 : 4) + (block ? 2 : 0) +
                        (group && config_.delivery == stream_delivery::at_most_once ? 1 : 0) +
                        2 * g.size();
     pipeline_.begin(argc);
