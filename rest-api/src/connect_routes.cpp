@@ -6,6 +6,7 @@
 
 #include "ferry/api/config_def.hpp"
 #include "ferry/core/errors.hpp"
+#include "ferry/core/log.hpp"
 
 namespace ferry::rest {
 
@@ -72,6 +73,28 @@ int parse_task_id(const std::string& s) {
   auto v = api::parse_long(s);
   if (!v || *v < 0 || *v > INT32_MAX) throw core::not_found_error("Task " + s + " not found");
   return static_cast<int>(*v);
+}
+
+// Status traces and validation errors quote settings they failed on, e.g. a Redis URI: the
+// password of any `scheme://user:password@` in them is hidden (config reads still return the
+// config as written, as Kafka Connect's do).
+json hide_passwords(json doc) {
+  if (doc.is_object()) {
+    for (auto& [key, value] : doc.items()) {
+      if ((key == "trace" || key == "message") && value.is_string()) {
+        value = log::hide_uri_passwords(value.get<std::string>());
+      } else if (key == "errors" && value.is_array()) {
+        for (auto& e : value) {
+          if (e.is_string()) e = log::hide_uri_passwords(e.get<std::string>());
+        }
+      } else if (key != "config") {  // a config (expand=info) is shown as written
+        value = hide_passwords(std::move(value));
+      }
+    }
+  } else if (doc.is_array()) {
+    for (auto& e : doc) e = hide_passwords(std::move(e));
+  }
+  return doc;
 }
 
 bool query_flag(const http_request& req, const std::string& name) {
@@ -154,7 +177,7 @@ void add_connect_routes(router& r, core::herder& h) {
     for (const auto& n : names) {
       try {
         json entry = json::object();
-        if (status) entry["status"] = h.connector_status(n);
+        if (status) entry["status"] = hide_passwords(h.connector_status(n));
         if (info) entry["info"] = h.connector_info(n);
         out[n] = std::move(entry);
       } catch (const core::not_found_error&) {
@@ -239,7 +262,7 @@ void add_connect_routes(router& r, core::herder& h) {
   });
 
   r.add("GET", "/connectors/{name}/status", [&h](const http_request&, const path_params& p) {
-    return http_response::json_body(200, h.connector_status(p.at("name")));
+    return http_response::json_body(200, hide_passwords(h.connector_status(p.at("name"))));
   });
 
   r.add("GET", "/connectors/{name}/tasks", [&h](const http_request&, const path_params& p) {
@@ -248,8 +271,8 @@ void add_connect_routes(router& r, core::herder& h) {
 
   r.add("GET", "/connectors/{name}/tasks/{task}/status",
         [&h](const http_request&, const path_params& p) {
-          return http_response::json_body(200,
-                                          h.task_status(p.at("name"), parse_task_id(p.at("task"))));
+          return http_response::json_body(
+              200, hide_passwords(h.task_status(p.at("name"), parse_task_id(p.at("task")))));
         });
 
   r.add("POST", "/connectors/{name}/tasks/{task}/restart",
@@ -274,7 +297,7 @@ void add_connect_routes(router& r, core::herder& h) {
         if (!only_failed || t["state"] == "FAILED") h.restart_task(name, t["id"].get<int>());
       }
     }
-    return http_response::json_body(202, h.connector_status(name));
+    return http_response::json_body(202, hide_passwords(h.connector_status(name)));
   });
 
   r.add("PUT", "/connectors/{name}/pause", [&h](const http_request&, const path_params& p) {
@@ -306,7 +329,7 @@ void add_connect_routes(router& r, core::herder& h) {
   r.add("PUT", "/connector-plugins/{plugin}/config/validate",
         [&h](const http_request& req, const path_params& p) {
           auto config = to_config_map(parse_body(req), "Connector config");
-          return http_response::json_body(200, h.validate(p.at("plugin"), config));
+          return http_response::json_body(200, hide_passwords(h.validate(p.at("plugin"), config)));
         });
 
   document_connect_routes(r);

@@ -56,7 +56,20 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
 
   // Worker settings may reference the config providers they define, as in Kafka.
   auto providers = core::config_providers::from_worker_properties(props);
-  props = providers->resolve(props).values;
+  auto resolved = providers->resolve(props);
+  props = std::move(resolved.values);
+  // Before anything else is logged: the line format, and the worker's own secrets (its ssl.*,
+  // sasl.* passwords and any value a provider resolved), hidden from every line.
+  if (auto it = props.find("log.format"); it != props.end()) {
+    log::format f;
+    if (log::parse_format(it->second, f)) log::set_format(f);
+  }
+  std::vector<std::string> secrets;
+  for (const auto& [k, v] : props) {
+    if (log::is_secret_key(k)) secrets.push_back(v);
+  }
+  for (const auto& [value, reference] : resolved.secrets) secrets.push_back(value);
+  log::add_global_secrets(secrets);
 
   std::unique_ptr<clients::dev_broker> broker;
   if (cli.mode == "dev") {

@@ -2,10 +2,29 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 
 #include "ferry/api/errors.hpp"
+#include "ferry/clients/client_metrics.hpp"
 
 namespace ferry::clients {
+
+namespace {
+
+// librdkafka's statistics (statistics.interval.ms), served by the thread that polls the client.
+int on_statistics(rd_kafka_t* rk, char* json_text, std::size_t len, void*) {
+  char value[32];
+  std::size_t size = sizeof value;
+  long long interval = 0;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk), "statistics.interval.ms", value, &size) ==
+      RD_KAFKA_CONF_OK) {
+    interval = std::atoll(value);
+  }
+  record_kafka_stats(json_text, len, std::chrono::milliseconds(interval));
+  return 0;  // librdkafka frees json_text
+}
+
+}  // namespace
 
 kafka_conf make_kafka_conf(const client_config& config, std::vector<std::string>* ignored) {
   kafka_conf conf(rd_kafka_conf_new());
@@ -17,6 +36,11 @@ kafka_conf make_kafka_conf(const client_config& config, std::vector<std::string>
     } else if (rc != RD_KAFKA_CONF_OK) {
       throw api::config_error("Invalid Kafka client setting " + k + "=" + v + ": " + err);
     }
+  }
+  // Exported by GET /metrics (client_metrics.hpp); only when asked for, since a client that is
+  // not polled would hold its statistics until it is.
+  if (auto it = config.find("statistics.interval.ms"); it != config.end() && it->second != "0") {
+    rd_kafka_conf_set_stats_cb(conf.get(), &on_statistics);
   }
   return conf;
 }

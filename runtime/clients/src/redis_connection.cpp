@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ferry/clients/client_metrics.hpp"
+
 namespace ferry::clients {
 
 using clock = std::chrono::steady_clock;
@@ -251,7 +253,8 @@ void check_tls_files(const redis_endpoint& endpoint) {
   make_tls_context(endpoint.tls);
 }
 
-redis_connection::redis_connection(redis_endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+redis_connection::redis_connection(redis_endpoint endpoint)
+    : endpoint_(std::move(endpoint)), metrics_(thread_metrics_scope()) {}
 
 redis_connection::~redis_connection() {
   close();
@@ -271,6 +274,7 @@ void redis_connection::close() {
 }
 
 void redis_connection::fail(const std::string& what) {
+  metrics_->redis.io_errors.fetch_add(1, std::memory_order_relaxed);
   close();
   throw redis_io_error("Redis at " + endpoint_.address() + ": " + what);
 }
@@ -346,13 +350,21 @@ void redis_connection::connect() {
   auto deadline = clock::now() + endpoint_.timeout;
   // Bad TLS files fail before any network I/O, and once per connection object.
   if (endpoint_.tls.enabled && !tls_context_) tls_context_ = make_tls_context(endpoint_.tls);
-  open_socket(deadline);
+  try {
+    open_socket(deadline);
+  } catch (const redis_io_error&) {  // unresolved or refused (fail() counts the other cases)
+    metrics_->redis.io_errors.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  }
   reader_ = redisReaderCreate();
   // Keep the reader's buffer across replies: hiredis frees it when it exceeds maxbuf (16 KB by
   // default), which costs a malloc per big batch.
   reader_->maxbuf = 0;
   if (endpoint_.tls.enabled) handshake(deadline);
   log_in(deadline);
+  metrics_->redis.connects.fetch_add(1, std::memory_order_relaxed);
+  if (connected_before_) metrics_->redis.reconnects.fetch_add(1, std::memory_order_relaxed);
+  connected_before_ = true;
 }
 
 void redis_connection::open_socket(clock::time_point deadline) {
@@ -500,12 +512,23 @@ void redis_connection::log_in(clock::time_point deadline) {
 std::vector<redis_reply> redis_connection::execute(const redis_pipeline& pipeline) {
   if (pipeline.empty()) return {};
   connect();
-  return roundtrip(pipeline.buffer(), pipeline.size(), clock::now() + endpoint_.timeout);
+  auto& m = metrics_->redis;
+  m.commands.fetch_add(pipeline.size(), std::memory_order_relaxed);
+  m.pipeline_size.observe(static_cast<double>(pipeline.size()));
+  auto start = clock::now();
+  auto replies = roundtrip(pipeline.buffer(), pipeline.size(), start + endpoint_.timeout);
+  m.roundtrips.fetch_add(1, std::memory_order_relaxed);
+  m.latency.observe(std::chrono::duration<double>(clock::now() - start).count());
+  std::uint64_t errors = 0;
+  for (const auto& r : replies) errors += r.view().is_error() ? 1 : 0;
+  if (errors) m.error_replies.fetch_add(errors, std::memory_order_relaxed);
+  return replies;
 }
 
 void redis_connection::send(const redis_pipeline& pipeline) {
   if (pipeline.empty()) return;
   connect();
+  metrics_->redis.commands.fetch_add(pipeline.size(), std::memory_order_relaxed);
   const auto& out = pipeline.buffer();
   auto deadline = clock::now() + endpoint_.timeout;
   std::size_t written = 0;

@@ -1,14 +1,17 @@
 #include "ferry/core/log.hpp"
 
 #include <algorithm>
-
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+
+#include "ferry/clients/client_metrics.hpp"
 
 namespace ferry::log {
 
@@ -33,8 +36,39 @@ void update_min_locked() {
   g_min_level.store(m);
 }
 thread_local std::string t_context;
+// t_context's fields, parsed once when it is set (JSON lines).
+thread_local std::vector<std::pair<std::string, std::string>> t_context_fields;
 thread_local redactions t_redactions;
 std::mutex g_write_mutex;
+std::atomic<format> g_format{format::text};
+std::mutex g_secrets_mutex;
+std::shared_ptr<const redactions> g_secrets;  // swapped whole; read under g_secrets_mutex
+
+std::shared_ptr<const redactions> global_secrets() {
+  std::lock_guard lock(g_secrets_mutex);
+  return g_secrets;
+}
+
+bool is_key_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  auto b = static_cast<unsigned char>(s[i]);
+  std::size_t n = b < 0x80           ? 1
+                  : (b >> 5) == 0x6  ? 2
+                  : (b >> 4) == 0xE  ? 3
+                  : (b >> 3) == 0x1E ? 4
+                                     : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
+  }
+  if (n == 2 && b < 0xC2) return 0;  // overlong
+  return n;
+}
 
 const char* name(level l) {
   switch (l) {
@@ -109,7 +143,137 @@ bool parse_level(std::string_view text, level& out) {
 }
 
 void set_thread_context(std::string context) {
+  t_context_fields = parse_context(context);
   t_context = std::move(context);
+  // The same identity labels the thread's Redis and Kafka client metrics (client_metrics.hpp):
+  // every connector and task thread sets its context once, first thing.
+  std::string connector, task;
+  for (const auto& [k, v] : t_context_fields) {
+    if (k == "connector") connector = v;
+    if (k == "task") task = v;
+  }
+  if (!connector.empty()) clients::set_thread_metrics_scope(connector, task);
+}
+
+std::vector<std::pair<std::string, std::string>> parse_context(std::string_view context) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::size_t pos = 0;
+  while (pos < context.size()) {
+    auto end = context.find(' ', pos);
+    if (end == std::string_view::npos) end = context.size();
+    auto word = context.substr(pos, end - pos);
+    auto eq = word.find('=');
+    bool starts_field =
+        eq != std::string_view::npos && eq > 0 &&
+        std::all_of(word.begin(), word.begin() + static_cast<long>(eq), is_key_char);
+    if (starts_field) {
+      fields.emplace_back(std::string(word.substr(0, eq)), std::string(word.substr(eq + 1)));
+    } else if (!fields.empty()) {
+      fields.back().second += ' ';
+      fields.back().second += word;
+    } else if (!word.empty()) {
+      fields.emplace_back("context", std::string(word));
+    }
+    pos = end + 1;
+  }
+  return fields;
+}
+
+void set_format(format f) {
+  g_format.store(f);
+}
+
+format current_format() {
+  return g_format.load(std::memory_order_relaxed);
+}
+
+bool parse_format(std::string_view text, format& out) {
+  std::string lower(text);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "text") {
+    out = format::text;
+  } else if (lower == "json") {
+    out = format::json;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void add_global_secrets(const std::vector<std::string>& values) {
+  std::lock_guard lock(g_secrets_mutex);
+  auto next = std::make_shared<redactions>(g_secrets ? *g_secrets : redactions{});
+  for (const auto& v : values) {
+    if (v.size() < 3) continue;
+    if (std::none_of(next->begin(), next->end(), [&](const auto& r) { return r.first == v; })) {
+      next->emplace_back(v, "[hidden]");
+    }
+  }
+  g_secrets = std::move(next);
+}
+
+bool is_secret_key(std::string_view key) {
+  std::string lower(key);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("password") != std::string::npos || lower.find("secret") != std::string::npos ||
+         lower.ends_with("jaas.config") || lower.ends_with("basic.auth.user.info") ||
+         lower.ends_with("sasl.oauthbearer.config");
+}
+
+std::string hide_uri_passwords(std::string text) {
+  for (auto pos = text.find("://"); pos != std::string::npos; pos = text.find("://", pos + 3)) {
+    auto start = pos + 3;
+    auto end = start;
+    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
+           std::string_view("/?#\"'<>").find(text[end]) == std::string_view::npos) {
+      ++end;
+    }
+    auto at = text.rfind('@', end == 0 ? 0 : end - 1);
+    if (at == std::string::npos || at < start) continue;
+    auto colon = text.find(':', start);
+    if (colon == std::string::npos || colon > at) continue;  // user only, no password
+    text.replace(colon + 1, at - colon - 1, "[hidden]");
+  }
+  return text;
+}
+
+std::string json_quote(std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else if (c >= 0x80) {
+      auto n = utf8_length(text, i);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+        continue;
+      }
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  out += '"';
+  return out;
 }
 
 void set_thread_redactions(redactions list) {
@@ -148,23 +312,42 @@ std::string utc_timestamp(std::chrono::system_clock::time_point t) {
 }
 
 void write(level l, std::string_view logger, std::string_view message) {
+  std::string text = t_redactions.empty() ? std::string(message) : redact(message, t_redactions);
+  if (auto secrets = global_secrets()) text = redact(text, *secrets);
+  text = hide_uri_passwords(std::move(text));
+  auto time = utc_timestamp(std::chrono::system_clock::now());
   std::string line;
-  line.reserve(64 + message.size());
-  line += utc_timestamp(std::chrono::system_clock::now());
-  line += ' ';
-  line += name(l);
-  line += " [";
-  line += logger;
-  line += "] ";
-  if (t_redactions.empty()) {
-    line += message;
+  line.reserve(96 + text.size());
+  if (current_format() == format::json) {
+    line += "{\"time\":\"";
+    line += time;
+    line += "\",\"level\":\"";
+    line += to_string(l);
+    line += "\",\"logger\":";
+    line += json_quote(logger);
+    for (const auto& [key, value] : t_context_fields) {
+      if (key == "time" || key == "level" || key == "logger" || key == "message") continue;
+      line += ',';
+      line += json_quote(key);
+      line += ':';
+      line += json_quote(value);
+    }
+    line += ",\"message\":";
+    line += json_quote(text);
+    line += '}';
   } else {
-    line += redact(message, t_redactions);
-  }
-  if (!t_context.empty()) {
-    line += " (";
-    line += t_context;
-    line += ")";
+    line += time;
+    line += ' ';
+    line += name(l);
+    line += " [";
+    line += logger;
+    line += "] ";
+    line += text;
+    if (!t_context.empty()) {
+      line += " (";
+      line += t_context;
+      line += ")";
+    }
   }
   line += '\n';
   std::lock_guard lock(g_write_mutex);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "ferry/clients/client_metrics.hpp"
+
 namespace ferry::core {
 
 void task_metrics::set_lag(std::map<api::topic_partition, std::int64_t> lag) {
@@ -76,6 +78,113 @@ std::string task_labels(const task_metrics& t) {
 
 double seconds(std::uint64_t us) {
   return static_cast<double>(us) / 1e6;
+}
+
+std::string scope_labels(const std::string& connector, const std::string& task) {
+  return "connector=\"" + label(connector) + "\",task=\"" + label(task) + "\"";
+}
+
+template <std::size_t N>
+void histogram_samples(writer& w, const std::string& name, const std::string& labels,
+                       const clients::histogram<N>& h) {
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    cumulative += h.buckets[i].load(std::memory_order_relaxed);
+    std::ostringstream le;
+    le << h.bounds[i];
+    w.sample(name + "_bucket", labels + ",le=\"" + le.str() + "\"", cumulative);
+  }
+  auto count = h.count.load(std::memory_order_relaxed);
+  w.sample(name + "_bucket", labels + ",le=\"+Inf\"", count);
+  w.sample(name + "_sum", labels, h.sum.load(std::memory_order_relaxed));
+  w.sample(name + "_count", labels, count);
+}
+
+// The Redis clients' counters per scope (client_metrics.hpp) and librdkafka's statistics.
+void client_metrics(writer& w) {
+  std::vector<std::shared_ptr<const clients::metrics_scope>> scopes;
+  for (auto& s : clients::metrics_scopes()) {
+    const auto& r = s->redis;
+    if (r.connects.load(std::memory_order_relaxed) || r.io_errors.load(std::memory_order_relaxed) ||
+        r.commands.load(std::memory_order_relaxed)) {
+      scopes.push_back(s);
+    }
+  }
+  std::sort(scopes.begin(), scopes.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->connector, a->task) < std::tie(b->connector, b->task);
+  });
+  auto counter = [&](const std::string& name, const std::string& help, auto field) {
+    if (scopes.empty()) return;
+    w.family(name, "counter", help);
+    for (const auto& s : scopes) {
+      w.sample(name, scope_labels(s->connector, s->task),
+               (s->redis.*field).load(std::memory_order_relaxed));
+    }
+  };
+  using rm = clients::redis_client_metrics;
+  counter("ferry_redis_commands_total", "Commands sent to Redis.", &rm::commands);
+  counter("ferry_redis_roundtrips_total", "Pipelines sent to Redis and answered.", &rm::roundtrips);
+  counter("ferry_redis_error_replies_total", "Replies that were Redis errors.", &rm::error_replies);
+  counter("ferry_redis_io_errors_total",
+          "Redis connections that failed, broke or timed out (each is retried).", &rm::io_errors);
+  counter("ferry_redis_connects_total", "Redis connections opened and logged in.", &rm::connects);
+  counter("ferry_redis_reconnects_total", "Redis connections opened again after one was lost.",
+          &rm::reconnects);
+  if (!scopes.empty()) {
+    w.family("ferry_redis_roundtrip_seconds", "histogram",
+             "Round trip of one pipeline to Redis, first byte sent to last reply read.");
+    for (const auto& s : scopes) {
+      histogram_samples(w, "ferry_redis_roundtrip_seconds", scope_labels(s->connector, s->task),
+                        s->redis.latency);
+    }
+    w.family("ferry_redis_pipeline_commands", "histogram", "Commands per pipeline sent to Redis.");
+    for (const auto& s : scopes) {
+      histogram_samples(w, "ferry_redis_pipeline_commands", scope_labels(s->connector, s->task),
+                        s->redis.pipeline_size);
+    }
+  }
+
+  auto stats = clients::kafka_stats();
+  if (stats.empty()) return;
+  std::sort(stats.begin(), stats.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.connector, a.task, a.stats.client) <
+           std::tie(b.connector, b.task, b.stats.client);
+  });
+  auto client_labels = [](const clients::labelled_kafka_stats& s) {
+    return scope_labels(s.connector, s.task) + ",client=\"" + label(s.stats.client) + "\",type=\"" +
+           label(s.stats.type) + "\"";
+  };
+  auto gauge = [&](const std::string& name, const char* type, const std::string& help, auto value) {
+    w.family(name, type, help);
+    for (const auto& s : stats) w.sample(name, client_labels(s), value(s.stats));
+  };
+  gauge("ferry_kafka_client_queue_messages", "gauge",
+        "librdkafka: messages in the client's queues (waiting to be sent or acknowledged).",
+        [](const clients::kafka_client_stats& s) { return s.queue_messages; });
+  gauge("ferry_kafka_client_queue_bytes", "gauge", "librdkafka: bytes in the client's queues.",
+        [](const clients::kafka_client_stats& s) { return s.queue_bytes; });
+  gauge("ferry_kafka_client_tx_bytes_total", "counter", "librdkafka: bytes sent to brokers.",
+        [](const clients::kafka_client_stats& s) { return s.tx_bytes; });
+  gauge("ferry_kafka_client_rx_bytes_total", "counter", "librdkafka: bytes received from brokers.",
+        [](const clients::kafka_client_stats& s) { return s.rx_bytes; });
+  w.family("ferry_kafka_broker_rtt_avg_seconds", "gauge",
+           "librdkafka: average request round trip to each broker over the last interval.");
+  for (const auto& s : stats) {
+    for (const auto& [broker, rtt] : s.stats.broker_rtt_avg_seconds) {
+      w.sample("ferry_kafka_broker_rtt_avg_seconds",
+               client_labels(s) + ",broker=\"" + label(broker) + "\"", rtt);
+    }
+  }
+  if (std::any_of(stats.begin(), stats.end(),
+                  [](const auto& s) { return s.stats.consumer_lag >= 0; })) {
+    w.family("ferry_kafka_consumer_lag_records", "gauge",
+             "librdkafka: records behind the end of the assigned partitions, summed.");
+    for (const auto& s : stats) {
+      if (s.stats.consumer_lag >= 0) {
+        w.sample("ferry_kafka_consumer_lag_records", client_labels(s), s.stats.consumer_lag);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -211,6 +320,7 @@ std::string render_prometheus(const metrics_registry& registry, storage::status_
   per_task(kind::any, err + "deadletterqueue_produce_failures_total", "counter",
            "Dead letter records Kafka refused.",
            [&](const task_metrics& t) { return load(t.dlq_produce_failures); });
+  client_metrics(w);
   return w.text();
 }
 

@@ -59,6 +59,12 @@ TEST_CASE("metrics: Prometheus text with one TYPE line per family and escaped la
       CHECK(declared.insert(name).second);
     } else if (!line.starts_with("#")) {
       auto name = line.substr(0, line.find_first_of("{ "));
+      // A histogram's samples are <family>_bucket, _sum and _count.
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (!declared.count(name) && name.ends_with(suffix)) {
+          name.resize(name.size() - std::string(suffix).size());
+        }
+      }
       CHECK(declared.count(name) == 1);
     }
   }

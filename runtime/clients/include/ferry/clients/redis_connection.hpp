@@ -20,6 +20,8 @@ struct ssl_st;
 
 namespace ferry::clients {
 
+struct metrics_scope;  // client_metrics.hpp
+
 // The connection failed, timed out or broke: the same commands may succeed after a reconnect.
 class redis_io_error : public api::retriable_error {
  public:
@@ -178,6 +180,9 @@ class redis_connection final : public redis_client {
   ssl_st* tls_ = nullptr;                    // the TLS session on fd_, if any
   bool client_cert_requested_ = false;       // by the server, in tls_'s handshake
   bool logging_in_ = false;                  // the first round trip of a connection
+  // Counters for GET /metrics: the scope of the thread that created this connection.
+  std::shared_ptr<metrics_scope> metrics_;
+  bool connected_before_ = false;  // a connect after this one is a reconnect
 };
 
 // A client for the endpoint's topology: one server, or a Redis Cluster when endpoint.cluster.

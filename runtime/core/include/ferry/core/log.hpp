@@ -29,9 +29,28 @@ void set_logger_level(const std::string& logger, level l);
 // root, the loggers that have logged, and those given a level.
 std::map<std::string, logger_setting> loggers();
 
-// Context printed on every line logged from this thread, e.g. "connector=orders task=0".
-// A task runner sets it once on its own thread.
+// Context printed on every line logged from this thread, e.g. "connector=orders task=0":
+// space-separated key=value fields (a value may contain spaces; a word that starts with
+// `key=` starts the next field). A task runner sets it once on its own thread. JSON lines
+// carry each field as its own member ("connector", "task", ...).
 void set_thread_context(std::string context);
+// The fields of a context text, in order: "connector=a b task=0" -> {connector: "a b", task: "0"}.
+std::vector<std::pair<std::string, std::string>> parse_context(std::string_view context);
+
+// How lines are written: plain text (the default) or one JSON object per line with "time",
+// "level", "logger", "message" and the thread's context fields ("connector", "task", ...).
+enum class format { text, json };
+void set_format(format f);
+format current_format();
+bool parse_format(std::string_view text, format& out);  // "text" or "json", any case
+
+// Secret values of the whole process (e.g. the worker's own ssl.*password settings), replaced
+// by "[hidden]" in every line whatever thread logs it. Values shorter than 3 characters are
+// ignored, as in redact().
+void add_global_secrets(const std::vector<std::string>& values);
+// A setting whose value is a secret by its name: "*password*", "*secret*", "*jaas.config",
+// "*basic.auth.user.info", "*sasl.oauthbearer.config" (Kafka's password-type keys).
+bool is_secret_key(std::string_view key);
 
 // Values never to print, each with what to print instead (a task's resolved secrets and their
 // config-provider references). Values shorter than 3 characters are left alone.
@@ -40,10 +59,20 @@ std::string redact(std::string_view text, const redactions& list);
 // Applied to every message this thread logs from now on.
 void set_thread_redactions(redactions list);
 
+// The password of every `scheme://[user]:password@` in `text` replaced by "[hidden]".
+std::string hide_uri_passwords(std::string text);
+
+// `text` as a JSON string literal (quotes included); invalid UTF-8 bytes become U+FFFD.
+std::string json_quote(std::string_view text);
+
 // 2026-11-27T03:45:11.123Z (Java's Instant.toString form).
 std::string utc_timestamp(std::chrono::system_clock::time_point t);
 
-// Writes one line to stderr: "2026-11-27T03:45:11.123Z INFO  [logger] message (context)".
+// Writes one line to stderr: "2026-11-27T03:45:11.123Z INFO  [logger] message (context)", or
+// with format::json {"time":"2026-11-27T03:45:11.123Z","level":"INFO","logger":"..",
+// "connector":"..","task":"0","message":".."}. Every line, in either format, goes through the
+// redactions: the thread's, the global secrets, and the password of any `scheme://user:pw@`
+// URI (so a Redis URI in an error message never shows its password).
 void write(level l, std::string_view logger, std::string_view message);
 
 template <typename... Args>
