@@ -6,6 +6,7 @@
 #include "ferry/core/auto_restart.hpp"
 #include "ferry/core/converters.hpp"
 #include "ferry/core/error_handling.hpp"
+#include "ferry/core/source_connector_config.hpp"
 #include "ferry/transforms/chain.hpp"
 
 namespace ferry::core {
@@ -57,6 +58,7 @@ api::config_def make_common(api::connector_type type) {
             .doc = "Header converter for this connector."});
   error_policy::define_keys(d, type == api::connector_type::sink);
   restart_policy::define_keys(d);
+  if (type == api::connector_type::source) define_source_keys(d);
   if (type == api::connector_type::sink) {
     d.define({.name = "topics",
               .type = config_type::list,
@@ -81,11 +83,13 @@ const api::config_def& common_connector_def(api::connector_type type) {
 }
 
 std::vector<api::config_value> validate_connector_config(const api::connector_plugin& plugin,
-                                                         const api::config_map& config) {
+                                                         const api::config_map& config,
+                                                         const worker_config* worker) {
   api::config_def def = common_connector_def(plugin.type);
   if (plugin.config) def.merge(plugin.config());
   auto values = def.validate(config);
   for (auto& v : transforms::validate_transforms(config)) values.push_back(std::move(v));
+  if (plugin.type == api::connector_type::source) validate_source_keys(values, config, worker);
   if (plugin.type == api::connector_type::sink) {
     auto topics = api::split_list(config.count("topics") ? config.at("topics") : "");
     bool regex = config.count("topics.regex") && !api::trim(config.at("topics.regex")).empty();
@@ -129,11 +133,11 @@ std::string describe_errors(const std::vector<api::config_value>& values) {
 }
 
 json config_infos(const api::connector_plugin& plugin, const api::config_map& raw,
-                  const resolved_config& resolved) {
+                  const resolved_config& resolved, const worker_config* worker) {
   api::config_def def = common_connector_def(plugin.type);
   if (plugin.config) def.merge(plugin.config());
   def.merge(transforms::transforms_config_def(resolved.values));
-  auto values = validate_connector_config(plugin, resolved.values);
+  auto values = validate_connector_config(plugin, resolved.values, worker);
   for (auto& v : values) {
     auto it = raw.find(v.name);
     bool hidden = v.value && *v.value == "[hidden]";  // password keys stay hidden

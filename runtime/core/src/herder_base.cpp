@@ -130,7 +130,7 @@ json herder_base::validate(const std::string& plugin, const api::config_map& con
                               " does not match request type " + plugin);
     }
   }
-  return config_infos(*p, config, resolve(config));
+  return config_infos(*p, config, resolve(config), env_.worker.get());
 }
 
 resolved_config herder_base::resolve(const api::config_map& config) const {
@@ -153,7 +153,8 @@ api::config_map herder_base::checked_config(const std::string& name,
   config["name"] = name;
   const auto& plugin = require_plugin(config);
   auto resolved = resolve(config);  // validated resolved, stored raw
-  if (auto errors = describe_errors(validate_connector_config(plugin, resolved.values));
+  if (auto errors =
+          describe_errors(validate_connector_config(plugin, resolved.values, env_.worker.get()));
       !errors.empty()) {
     throw bad_request_error(resolved.redact(errors));
   }

@@ -3,12 +3,17 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/kafka_client.hpp"
+#include "ferry/clients/topic_admin.hpp"
 #include "ferry/core/error_handling.hpp"
 #include "ferry/core/log.hpp"
+#include "ferry/core/source_connector_config.hpp"
 #include "ferry/core/submitted_records.hpp"
+#include "ferry/storage/kafka_stores.hpp"
+#include "source_transaction.hpp"
 
 namespace ferry::core {
 
@@ -25,6 +30,11 @@ struct delivery_state {
   error_handler* errors = nullptr;
   api::source_task* task = nullptr;
   task_metrics* metrics = nullptr;
+  // Exactly-once: acknowledged records wait here for their transaction to commit before the
+  // task's commit_record() sees them; a refused record is never tolerated (its transaction must
+  // abort).
+  source_transaction* txn = nullptr;
+  std::vector<api::source_record> uncommitted;
   std::string first_error;
   std::size_t delivered = 0;
 };
@@ -32,6 +42,22 @@ struct delivery_state {
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* state = static_cast<delivery_state*>(opaque);
   auto* entry = static_cast<submitted_records::entry*>(msg->_private);
+  if (!entry) {  // a source offset written inside the transaction
+    if (msg->err && state->first_error.empty()) {
+      state->first_error =
+          state->txn->describe("Kafka refused a source offset record", rd_kafka_err2str(msg->err));
+    }
+    return;
+  }
+  if (msg->err && state->txn) {
+    if (state->first_error.empty()) {
+      state->first_error = state->txn->describe(
+          "Kafka refused a record for topic " + std::string(rd_kafka_topic_name(msg->rkt)) +
+              " (in exactly-once mode errors.tolerance does not cover it)",
+          rd_kafka_err2str(msg->err));
+    }
+    return;
+  }
   if (msg->err && state->errors->policy().tolerate_all) {
     // errors.tolerance=all covers what Kafka refused, as in Kafka Connect: log it, count it,
     // and let its offset pass.
@@ -59,9 +85,13 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     }
     return;
   }
-  const auto& record = state->submitted->ack(entry);
+  auto& record = state->submitted->ack(entry);
   ++state->delivered;
   state->metrics->records_written.fetch_add(1, std::memory_order_relaxed);
+  if (state->txn) {
+    state->uncommitted.push_back(std::move(record));
+    return;
+  }
   try {
     state->task->commit_record(record);
   } catch (const std::exception& e) {
@@ -69,38 +99,105 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   }
 }
 
+// Offsets for the task: from the connector's own offsets topic first when it has one
+// (offsets.storage.topic), then from the worker's store, as Kafka Connect reads them.
 class offset_reader final : public api::source_task_context {
  public:
-  offset_reader(storage::offset_store& store, std::string connector)
-      : store_(store), connector_(std::move(connector)) {}
+  offset_reader(storage::offset_store& store, std::string connector,
+                storage::offset_store* own = nullptr)
+      : store_(store), own_(own), connector_(std::move(connector)) {}
   std::optional<json> offset(const json& partition) override {
+    if (own_) {
+      if (auto o = own_->get(connector_, partition)) return o;
+    }
     return store_.get(connector_, partition);
   }
 
  private:
   storage::offset_store& store_;
+  storage::offset_store* own_;
   std::string connector_;
 };
 
+struct abort_on_exit {
+  source_transaction* txn;
+  ~abort_on_exit() {
+    if (txn) txn->abort(std::chrono::milliseconds(5000));
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<storage::kafka_offset_store> source_task_runner::open_connector_offsets(
+    const std::string& topic) {
+  const auto& d = env_.worker->distributed;
+  if (topic == d.offset_topic) return nullptr;
+  clients::topic_spec spec{.name = topic,
+                           .partitions = d.offset_partitions,
+                           .replication_factor = d.offset_replication,
+                           .configs = {{"cleanup.policy", "compact"}}};
+  auto warn = [](const std::string& m) { log::warn(k_log, m); };
+  auto described = clients::ensure_topic(env_.worker->admin_config(), spec,
+                                         std::chrono::milliseconds(30000), warn);
+  if (!described.exists) {
+    throw api::config_error("offsets.storage.topic: the topic " + topic +
+                            " does not exist and could not be created; create it (compacted) "
+                            "and restart the task");
+  }
+  storage::kafka_store_options o;
+  o.topic = topic;
+  o.producer = env_.worker->internal_config();
+  o.consumer = env_.worker->internal_config();
+  o.warn = warn;
+  auto store = std::make_unique<storage::kafka_offset_store>(std::move(o));
+  store->start(std::chrono::milliseconds(60000));
+  return store;
+}
 
 void source_task_runner::run() {
   auto key_converter = make_task_converter(true);
   auto value_converter = make_task_converter(false);
 
   delivery_state delivery;
+  const auto eos = exactly_once_settings::from(connector_config_, *env_.worker, connector_, task_);
+  const auto creation = topic_creation_rules::from(connector_config_, env_.worker->topic_creation);
   auto config = env_.worker->producer_config();
   // Kafka Connect's producer defaults, made safe for ordering by idempotence instead of one
   // request in flight; the user's producer.* settings win.
   config.try_emplace("acks", "all");
   config.try_emplace("enable.idempotence", "true");
-  config.try_emplace("message.timeout.ms", "0");  // never give up on a record: no silent loss
   config.try_emplace("linger.ms", "5");
+  if (eos.enabled) {
+    // A transaction must end within transaction.timeout.ms, so records cannot wait forever;
+    // librdkafka then bounds message.timeout.ms by it. A record that times out fails the task
+    // and its transaction aborts: nothing is lost, the task resumes from committed offsets.
+    config["transactional.id"] = eos.transactional_id;
+    config["enable.idempotence"] = "true";
+    config["acks"] = "all";
+  } else {
+    config.try_emplace("message.timeout.ms", "0");  // never give up on a record: no silent loss
+  }
   config["client.id"] = "connector-producer-" + connector_ + "-" + std::to_string(task_);
   auto conf = make_client_conf(config, "Producer");
   rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), &delivery);
   auto producer = clients::make_producer(std::move(conf));
+
+  // Exactly-once: fence older instances of this task first, then read the offsets topic to its
+  // end (committed records only: the offset store reads with isolation.level=read_committed),
+  // so the task starts from what the last instance committed.
+  std::unique_ptr<source_transaction> txn;
+  std::unique_ptr<storage::kafka_offset_store> own_offsets;
+  if (eos.enabled) {
+    txn = std::make_unique<source_transaction>(producer.get(), eos);
+    txn->init([this] { return stop_requested(); }, std::chrono::milliseconds(60000));
+    delivery.txn = txn.get();
+    own_offsets = open_connector_offsets(eos.offsets_topic);
+    if (auto* k = dynamic_cast<storage::kafka_offset_store*>(env_.offsets.get())) {
+      k->read_to_end(std::chrono::milliseconds(60000));
+    }
+  }
+  abort_on_exit abort_guard{txn.get()};
 
   auto task = plugin_.make_source_task();
   // A task that fails is stopped too, so it can release what it holds (connections).
@@ -115,7 +212,7 @@ void source_task_runner::run() {
       }
     }
   } guard{task.get()};
-  offset_reader reader(*env_.offsets, connector_);
+  offset_reader reader(*env_.offsets, connector_, own_offsets.get());
   task->start(task_config_, reader);
   report(target_state() == storage::target_state::paused ? storage::connector_state::paused
                                                          : storage::connector_state::running);
@@ -148,6 +245,59 @@ void source_task_runner::run() {
   auto check_delivery = [&] {
     if (!delivery.first_error.empty()) throw api::connect_error(delivery.first_error);
   };
+  // Exactly-once: every record of the transaction acknowledged, then their offsets written in
+  // it, then the commit; commit_record() and commit() only after it. `stopping` bounds the wait
+  // for acknowledgements by offset.flush.timeout.ms and aborts past it.
+  auto commit_transaction = [&](bool stopping) {
+    auto deadline = clock::now() + env_.worker->offset_flush_timeout;
+    while (rd_kafka_flush(producer.get(), 1000) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      check_delivery();
+      if (stopping && clock::now() >= deadline) {
+        log::warn(k_log, "Not every record was acknowledged before shutdown (",
+                  submitted.outstanding(),
+                  " outstanding); the transaction is aborted and they "
+                  "will be read again on restart");
+        txn->abort(env_.worker->offset_flush_timeout);
+        delivery.uncommitted.clear();
+        return;
+      }
+    }
+    check_delivery();
+    auto offsets = submitted.take_committable();
+    if (!txn->open() && offsets.empty()) return;
+    txn->begin_if_needed();  // offsets of filtered records alone still need a transaction
+    {
+      scoped_timer timed(metrics().offset_commit_time_us);
+      try {
+        txn->commit(connector_, offsets,
+                    std::max(env_.worker->offset_flush_timeout, std::chrono::milliseconds(30000)));
+      } catch (...) {
+        metrics().offset_commit_failures.fetch_add(1, std::memory_order_relaxed);
+        throw;
+      }
+      metrics().offset_commits.fetch_add(1, std::memory_order_relaxed);
+    }
+    for (const auto& r : delivery.uncommitted) task->commit_record(r);
+    delivery.uncommitted.clear();
+    task->commit();
+  };
+  // Creates a topic before its first record when the connector's topic.creation.* says so;
+  // once per topic and task, as Kafka Connect's TopicCreation caches what it saw.
+  std::unordered_set<std::string> seen_topics;
+  auto create_topic = [&](const std::string& topic) {
+    if (!creation.enabled() || !seen_topics.insert(topic).second) return;
+    const auto* group = creation.group_for(topic);
+    auto spec = *creation.spec_for(topic);
+    auto warn = [&](const std::string& m) {
+      log::warn(k_log, "Topic creation (group '", group->name, "'): ", m);
+    };
+    auto d = clients::ensure_topic(env_.worker->admin_config(), spec,
+                                   std::chrono::milliseconds(30000), warn);
+    if (d.exists) {
+      log::info(k_log, "Topic creation (group '", group->name, "'): topic '", topic, "' has ",
+                d.partitions, " partition(s)");
+    }
+  };
 
   auto next_commit = clock::now() + env_.worker->offset_flush_interval;
   bool paused = target_state() == storage::target_state::paused;
@@ -165,6 +315,7 @@ void source_task_runner::run() {
                                : "Source task resumed after a rebalance");
     }
     if (paused || holding) {
+      if (txn && txn->open()) commit_transaction(false);
       rd_kafka_poll(producer.get(), 100);
     } else {
       std::vector<api::source_record> records;
@@ -244,6 +395,13 @@ void source_task_runner::run() {
         std::string topic = r.topic;
         std::int32_t partition = r.partition.value_or(RD_KAFKA_PARTITION_UA);
         std::int64_t ts = r.timestamp_ms.value_or(0);
+        try {
+          create_topic(topic);
+          if (txn) txn->begin_if_needed();
+        } catch (...) {
+          if (headers) rd_kafka_headers_destroy(headers);
+          throw;
+        }
         auto* entry = submitted.submit(std::move(r));
         for (;;) {
           auto err = rd_kafka_producev(
@@ -273,9 +431,14 @@ void source_task_runner::run() {
         }
       }
       rd_kafka_poll(producer.get(), 0);
+      if (txn && txn->open() &&
+          (eos.boundary == transaction_boundary::poll ||
+           clock::now() - txn->began() >= eos.interval)) {
+        commit_transaction(false);
+      }
     }
     check_delivery();
-    if (clock::now() >= next_commit) {
+    if (!txn && clock::now() >= next_commit) {
       commit_offsets();
       next_commit = clock::now() + env_.worker->offset_flush_interval;
     }
@@ -284,6 +447,13 @@ void source_task_runner::run() {
   // Graceful stop: deliver what was produced (bounded), commit what was acknowledged.
   guard.task = nullptr;
   task->stop();
+  if (txn) {
+    commit_transaction(true);
+    check_delivery();
+    log::info(k_log, "Source task stopped after delivering ", delivery.delivered,
+              " records (exactly-once)");
+    return;
+  }
   auto err =
       rd_kafka_flush(producer.get(), static_cast<int>(env_.worker->offset_flush_timeout.count()));
   if (err) {

@@ -14,7 +14,7 @@ submitted_records::entry* submitted_records::submit(api::source_record record) {
   return &e;
 }
 
-const api::source_record& submitted_records::ack(entry* e) {
+api::source_record& submitted_records::ack(entry* e) {
   e->acked = true;
   acked_ = std::move(e->record);
   e->record.source_offset = acked_.source_offset;  // all that is kept of it

@@ -140,13 +140,6 @@ const api::config_def& worker_config::definition() {
               .importance = importance_level::medium,
               .doc = "Turns on HTTP basic authentication for every endpoint but /health: a file "
                      "of user:<hash> lines made with 'ferry-worker hash-password'."});
-    d.define({.name = "log.format",
-              .type = config_type::string,
-              .default_value = "text",
-              .importance = importance_level::low,
-              .doc = "ferry: log line format, 'text' (one readable line per event) or 'json' (one "
-                     "JSON object per line: time, level, logger, connector, task, message).",
-              .validate = api::one_of({"text", "json"})});
     d.define({.name = "topic.tracking.enable",
               .type = config_type::boolean,
               .default_value = "true",
@@ -157,6 +150,20 @@ const api::config_def& worker_config::definition() {
               .default_value = "true",
               .importance = importance_level::low,
               .doc = "Allow PUT /connectors/{name}/topics/reset."});
+    d.define({.name = "topic.creation.enable",
+              .type = config_type::boolean,
+              .default_value = "true",
+              .importance = importance_level::low,
+              .doc = "Let source connectors create their topics (topic.creation.* connector "
+                     "keys) before their first record."});
+    d.define({.name = "exactly.once.source.support",
+              .type = config_type::string,
+              .default_value = "disabled",
+              .importance = importance_level::high,
+              .doc = "Distributed: enabled runs every source task with a transactional producer "
+                     "that commits records and their offsets together (KIP-618); preparing "
+                     "(the first step of Kafka Connect's rolling upgrade) behaves as disabled.",
+              .validate = api::one_of({"disabled", "preparing", "enabled"})});
     // ---- distributed mode (Kafka Connect's DistributedConfig keys) ----
     d.define({.name = "group.id",
               .type = config_type::string,
@@ -303,6 +310,18 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
   wc.credentials_file = pc.get_string("rest.basic.auth.credentials.file");
   wc.topic_tracking = pc.get_bool("topic.tracking.enable");
   wc.topic_tracking_reset = pc.get_bool("topic.tracking.allow.reset");
+  wc.topic_creation = pc.get_bool("topic.creation.enable");
+  wc.standalone = standalone;
+  wc.exactly_once_source = api::trim(pc.get_string("exactly.once.source.support"));
+  for (auto& c : wc.exactly_once_source)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (standalone && wc.exactly_once_source == "enabled") {
+    throw api::config_error(
+        "Invalid worker configuration:\n  - exactly.once.source.support=enabled needs a "
+        "distributed worker (ferry-worker distributed), as in Kafka Connect: a standalone "
+        "worker keeps source offsets in a file, which cannot be written in the Kafka "
+        "transaction that holds the records");
+  }
   if (!standalone) {
     auto& d = wc.distributed;
     d.group_id = pc.get_string("group.id");

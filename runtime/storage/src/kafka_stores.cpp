@@ -48,6 +48,10 @@ void kafka_offset_store::stop() {
   log_->stop();
 }
 
+void kafka_offset_store::read_to_end(std::chrono::milliseconds timeout) {
+  log_->read_to_end(timeout);
+}
+
 void kafka_offset_store::on_record(const clients::log_record& r) {
   auto parsed = records::parse_offset_record(r.key, r.value);
   if (!parsed) return;  // not an offset record Kafka Connect would read either

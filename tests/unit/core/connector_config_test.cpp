@@ -168,9 +168,11 @@ TEST_CASE("config_infos works with a hand-made plugin without its own config") {
   ferry::api::config_map config{{"name", "n"}, {"connector.class", "test.BareSourceConnector"}};
   auto j = config_infos(bare, config, {.values = config, .secrets = {}});
   CHECK(j["error_count"] == 0);
-  // Kafka's groups: the common keys, error handling, then transforms and predicates.
-  CHECK(j["groups"] == json::array({"Common", "Error Handling", "Automatic restart (ferry)",
-                                    "Transforms", "Predicates"}));
+  // Kafka's groups: the common keys, error handling, a source's exactly-once and topic creation
+  // keys, then transforms and predicates.
+  CHECK(j["groups"] ==
+        json::array({"Common", "Error Handling", "Automatic restart (ferry)",
+                     "Exactly Once Support", "Topic Creation", "Transforms", "Predicates"}));
   CHECK(j["configs"].size() ==
         common_connector_def(ferry::api::connector_type::source).keys().size() + 2);
 }

@@ -6,6 +6,7 @@
 #include "ferry/api/config_def.hpp"
 #include "ferry/api/plugin_registry.hpp"
 #include "ferry/core/config_providers.hpp"
+#include "ferry/core/worker_config.hpp"
 
 namespace ferry::core {
 
@@ -14,9 +15,11 @@ const api::config_def& common_connector_def(api::connector_type type);
 
 // Validates a connector config against the common keys and the plugin's own definition.
 // Returns the per-key results (Kafka's ConfigInfos "configs") plus cross-key errors, already
-// attached to the key they concern.
+// attached to the key they concern. `worker` (may be null) adds the checks that depend on the
+// worker (exactly.once.support=required).
 std::vector<api::config_value> validate_connector_config(const api::connector_plugin& plugin,
-                                                         const api::config_map& config);
+                                                         const api::config_map& config,
+                                                         const worker_config* worker = nullptr);
 
 // The config read through `def` (which must outlive the result) after every declared key was
 // validated; throws api::config_error listing each bad key's message.
@@ -29,6 +32,6 @@ std::string describe_errors(const std::vector<api::config_value>& values);
 // resolved; values that came from a config-provider reference are shown as the reference, and
 // error messages never quote a resolved value.
 json config_infos(const api::connector_plugin& plugin, const api::config_map& raw,
-                  const resolved_config& resolved);
+                  const resolved_config& resolved, const worker_config* worker = nullptr);
 
 }  // namespace ferry::core

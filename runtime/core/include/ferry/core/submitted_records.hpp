@@ -23,8 +23,9 @@ class submitted_records {
   // Takes the record (kept until acknowledged); the pointer stays valid until then.
   entry* submit(api::source_record record);
   // Marks a record acknowledged and drops its payload. Returns the record for the task's
-  // commit_record() hook, valid until the next call on this object.
-  const api::source_record& ack(entry* e);
+  // commit_record() hook, valid until the next call on this object (the caller may move it away,
+  // as an exactly-once task does to call commit_record() once its transaction committed).
+  api::source_record& ack(entry* e);
 
   // The latest committable offset of every partition that advanced since the last call.
   std::vector<storage::source_offset> take_committable();

@@ -54,6 +54,10 @@ struct worker_config {
   std::string credentials_file;      // rest.basic.auth.credentials.file; empty: no auth
   bool topic_tracking = true;        // topic.tracking.enable
   bool topic_tracking_reset = true;  // topic.tracking.allow.reset
+  bool topic_creation = true;        // topic.creation.enable (KIP-158)
+  // exactly.once.source.support (KIP-618): disabled, preparing or enabled; distributed only.
+  std::string exactly_once_source = "disabled";
+  bool standalone = false;           // parsed for a standalone worker
   distributed_settings distributed;  // parsed (and required) in distributed mode only
   std::vector<std::string> unknown_keys;
 

@@ -37,6 +37,9 @@ class kafka_offset_store final : public offset_store {
   // Reads the topic to its end; throws api::connect_error.
   void start(std::chrono::milliseconds timeout);
   void stop();
+  // Waits until everything on the topic now was read (an exactly-once source task does before
+  // it starts, so it sees its predecessor's last committed offsets). Throws api::connect_error.
+  void read_to_end(std::chrono::milliseconds timeout);
 
   std::optional<json> get(const std::string& connector, const json& partition) override;
   void put(const std::string& connector, const std::vector<source_offset>& offsets) override;
