@@ -109,7 +109,12 @@ bool query_flag(const http_request& req, const std::string& name) {
 void document_connect_routes(router& r) {
   const std::vector<std::tuple<const char*, const char*, router::route_doc>> docs = {
       {"GET", "/", {"Worker version, commit and Kafka cluster id", {}, 200}},
-      {"GET", "/health", {"200 once the worker has started, 503 while it starts", {}, 200}},
+      {"GET",
+       "/health",
+       {"200 when started, the herder answers and Kafka is reachable; 503 while it starts or "
+        "Kafka is unreachable; 500 when the herder is stuck",
+        {},
+        200}},
       {"GET", "/metrics", {"Prometheus metrics (text format 0.0.4)", {}, 200}},
       {"GET", "/connectors", {"Connector names, or details with ?expand", {"expand"}, 200}},
       {"POST", "/connectors", {"Create a connector: {name, config, initial_state}", {}, 201}},
@@ -142,20 +147,45 @@ void document_connect_routes(router& r) {
   for (const auto& [method, pattern, doc] : docs) r.document(method, pattern, doc);
 }
 
-void add_connect_routes(router& r, core::herder& h) {
+void add_connect_routes(router& r, core::herder& h, health_probe kafka) {
   r.add("GET", "/", [&h](const http_request&, const path_params&) {
     return http_response::json_body(200, h.server_info());
   });
 
-  r.add("GET", "/health", [&h](const http_request&, const path_params&) {
+  // Kafka Connect's answers (KIP-1017): 503 "starting" until start-up finished, 500
+  // "unhealthy" when the herder's control thread cannot run a no-op within 10 s, 200 "healthy".
+  // ferry adds a Kafka check (503 "unhealthy" naming the brokers and the error) and "checks".
+  r.add("GET", "/health", [&h, kafka](const http_request&, const path_params&) {
     if (!h.ready()) {
       return http_response::json_body(
           503, {{"status", "starting"},
-                {"message", "Worker is still starting up. Please wait and try again."}});
+                {"message", "Worker is still starting up. Please wait and try again."},
+                {"checks", {{"herder", "starting"}}}});
+    }
+    try {
+      h.check_responsive(std::chrono::seconds(10));
+    } catch (const core::request_timeout_error& e) {
+      return http_response::json_body(
+          500,
+          {{"status", "unhealthy"},
+           {"message", std::string("Worker was unable to handle this request and may be unable to "
+                                   "handle other requests. ") +
+                           e.what()},
+           {"checks", {{"herder", e.what()}}}});
+    }
+    json checks = {{"herder", "ok"}};
+    if (kafka) {
+      if (auto problem = kafka()) {
+        checks["kafka"] = *problem;
+        return http_response::json_body(
+            503, {{"status", "unhealthy"}, {"message", *problem}, {"checks", checks}});
+      }
+      checks["kafka"] = "ok";
     }
     return http_response::json_body(
         200, {{"status", "healthy"},
-              {"message", "Worker has completed startup and is ready to handle requests."}});
+              {"message", "Worker has completed startup and is ready to handle requests."},
+              {"checks", checks}});
   });
 
   r.add("GET", "/metrics", [&h](const http_request&, const path_params&) {

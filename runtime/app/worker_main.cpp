@@ -12,6 +12,7 @@
 #include "cluster.hpp"
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/dev_broker.hpp"
+#include "ferry/clients/kafka_probe.hpp"
 #include "ferry/core/config_providers.hpp"
 #include "ferry/core/log.hpp"
 #include "ferry/core/properties.hpp"
@@ -124,7 +125,8 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
     log::info(k_log, "HTTP basic authentication on (", config->credentials_file, ")");
   }
   rest::router router;
-  rest::add_connect_routes(router, herder);
+  clients::kafka_probe kafka_probe(config->internal_config(), std::chrono::seconds(5));
+  rest::add_connect_routes(router, herder, [&kafka_probe] { return kafka_probe.problem(); });
   rest::add_admin_routes(router);
   rest::add_openapi_route(router, FERRY_VERSION);
   rest::http_handler handler = [&router, &auth](const rest::http_request& r) {

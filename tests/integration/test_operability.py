@@ -270,6 +270,29 @@ class ClientMetricsTest(fh.StackTest):
         self.assertGreater(self.value(s, "ferry_kafka_client_rx_bytes_total", **snk), 0)
 
 
+class HealthTest(fh.StackTest):
+    """GET /health (KIP-1017's answers, plus a Kafka check): 200 with the checks while all is
+    well, 503 naming the brokers once Kafka is gone."""
+
+    def test_health_follows_kafka(self):
+        status, body, _ = self.worker.get("/health")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["status"], "healthy")
+        self.assertEqual(body["checks"], {"herder": "ok", "kafka": "ok"})
+
+        fh.stop_kafka(self.kafka)
+
+        def unhealthy():
+            answer = self.worker.get("/health", timeout=20)
+            return answer.status == 503 and answer
+        status, body, _ = wait_until(unhealthy, 30, "/health 503 once Kafka is gone")
+        self.assertEqual(body["status"], "unhealthy")
+        self.assertIn("Cannot reach Kafka at " + self.kafka.bootstrap, body["message"])
+        self.assertEqual(body["checks"]["herder"], "ok")
+        # The rest of the API still answers.
+        self.assertEqual(self.worker.get("/connectors")[0], 200)
+
+
 if __name__ == "__main__":
     BUILD_DIR, argv = fh.parse_args()
     unittest.main(argv=argv)

@@ -43,6 +43,9 @@ class distributed_herder final : public herder_base {
   void stop();
 
   bool ready() override;
+  void check_responsive(std::chrono::milliseconds timeout) override {
+    control_.submit("answering a health check", timeout, [] { return true; });
+  }
   std::vector<std::string> connectors() override;
   put_result put_connector_config(const std::string& name, const api::config_map& config,
                                   bool allow_replace,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ class herder {
   virtual json server_info() = 0;  // GET /
   // True once start-up finished (stored connectors started): GET /health.
   virtual bool ready() = 0;
+  // GET /health after start-up (KIP-1017): returns once the herder's control thread ran a no-op,
+  // or throws request_timeout_error naming what it is busy with after `timeout`.
+  virtual void check_responsive(std::chrono::milliseconds timeout) { (void)timeout; }
   virtual std::vector<std::string> connectors() = 0;         // sorted
   virtual json connector_info(const std::string& name) = 0;  // ConnectorInfo
   virtual api::config_map connector_config(const std::string& name) = 0;
