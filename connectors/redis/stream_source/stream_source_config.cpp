@@ -35,7 +35,13 @@ const api::config_def& stream_source_config_def() {
               .importance = importance_level::high,
               .doc = "Stream key(s) to read, comma-separated; spread over the tasks round-robin. "
                      "This or redis.stream.pattern is required.",
-              .group = g});
+              .group = g,
+              .validate = [](const std::string& v) -> std::optional<std::string> {
+                if (!api::trim(v).empty() && api::split_list(v).empty()) {
+                  return "names no stream";
+                }
+                return std::nullopt;
+              }});
     d.define({.name = "redis.stream.pattern",
               .type = config_type::string,
               .default_value = "",

@@ -52,6 +52,11 @@ TEST_CASE("stream source config: a stream name or a pattern is required") {
   CHECK(stream_name_errors({}) == 0);  // the pair is checked when the connector starts
 }
 
+TEST_CASE("stream source config: a list with no stream names fails validation") {
+  CHECK(stream_name_errors({{"redis.stream.name", " , "}}) == 1);
+  CHECK(stream_name_errors({{"redis.stream.name", "s"}}) == 0);
+}
+
 TEST_CASE("stream source config: numeric ranges are validated") {
   auto errors_of = [](const ferry::api::config_map& config, const std::string& key) {
     auto values = stream_source_config_def().validate(config);
