@@ -220,6 +220,36 @@ class StreamSourceTest(unittest.TestCase):
         self.assertNotIn("pat.ev-string", names)
         self.worker.check_not_failed("pat")
 
+    def test_redis_cluster_streams_in_many_slots_and_a_pattern_on_every_master(self):
+        import test_redis_cluster  # noqa: E402  (its RedisCluster: 3 masters on loopback)
+        self.make_stack()
+        cluster = test_redis_cluster.RedisCluster(self.dir)
+        self.addCleanup(cluster.stop)
+        seed = cluster.ports[0]
+        named = ["cs-a", "cs-b", "cs-c"]
+        found = [f"cp-{i}" for i in range(6)]
+        lines = "".join(f"XADD {s} * n {i}\n" for s in named + found for i in range(10))
+        cluster.cli(seed, "-c", input=lines)
+        # The streams are spread over the masters: several slots, several nodes.
+        owners = {test_redis_cluster.slot_owner(cluster, cluster.cli(seed, "CLUSTER", "KEYSLOT", s))
+                  for s in named + found}
+        self.assertGreater(len(owners), 1)
+        config = fh.source_config(self.redis, ",".join(named), **{
+            "redis.uri": f"redis://127.0.0.1:{seed}", "redis.cluster": "true",
+            "tasks.max": "2", "redis.stream.pattern": "cp-*",
+            "redis.stream.pattern.rescan.ms": "300", "redis.stream.mode": "group",
+            "topic": "cl.${stream}", "redis.stream.key": "stream", "redis.stream.value": "body"})
+        self.create("cl", config, tasks=2)
+        for s in named + found:
+            wait_until(lambda: fh.kafka_message_count(self.kafka.bootstrap, f"cl.{s}") >= 10,
+                       60, f"the 10 entries of {s}")
+        for s in named + found:
+            records = payloads(self.kafka.bootstrap, f"cl.{s}")
+            self.assertEqual(sorted(int(v["n"]) for _, v in records), list(range(10)), s)
+            wait_until(lambda: cluster.cli(seed, "-c", "XPENDING", s, "kafka-consumer-group")
+                       .split("\n")[0] == "0", 30, f"{s}: everything acknowledged")
+        self.worker.check_not_failed("cl")
+
 
 if __name__ == "__main__":
     BUILD_DIR, argv = fh.parse_args()
