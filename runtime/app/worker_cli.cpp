@@ -9,7 +9,7 @@
 namespace ferry::app {
 
 const char* usage_text() {
-  return R"(NAME
+  return R"HELP(NAME
     ferry-worker - a Kafka Connect compatible worker for Redis <-> Kafka connectors
 
 SYNOPSIS
@@ -17,41 +17,127 @@ SYNOPSIS
     ferry-worker dev [WORKER.properties] [CONNECTOR.properties|CONNECTOR.json ...]
     ferry-worker distributed WORKER.properties
     ferry-worker hash-password < PASSWORD
-    ferry-worker --help | --version
+    ferry-worker --help | -h | --version
 
 DESCRIPTION
-    standalone  Runs one worker. Worker settings use Kafka Connect's key names
-                (bootstrap.servers, listeners, offset.storage.file.filename,
-                offset.flush.interval.ms, key.converter, value.converter, producer.*,
-                consumer.*). Source offsets are kept in offset.storage.file.filename;
+    ferry-worker runs connectors that move data between Redis and Kafka. It reads Kafka
+    Connect's worker settings and serves Kafka Connect's REST API, and accepts
+    redis-kafka-connect's connector classes and keys, so existing configs and curl scripts
+    keep working.
+
+MODES
+    standalone  One worker. Source offsets are kept in offset.storage.file.filename;
                 connector configs and target states in config.storage.file.filename
                 (default: <offset file>.connectors.json), so connectors created over REST
                 come back after a restart. Connector files given on the command line are
                 created or updated at start.
+
     dev         The same, with an embedded development Kafka broker (librdkafka's mock
-                cluster, memory only); bootstrap.servers is set to it and printed.
-                Without a worker file, nothing is written to disk.
+                cluster, memory only); bootstrap.servers is set to it and printed on standard
+                output as "bootstrap.servers=HOST:PORT". Without a worker file nothing is
+                written to disk. For demos and tests, never for data you want to keep.
 
     distributed One worker of a cluster: every worker with the same group.id shares the
-                connectors and tasks, and takes over the work of a worker that dies.
-                Connector configs, source offsets and statuses live in Kafka topics,
-                in Kafka Connect's format (config.storage.topic, offset.storage.topic,
-                status.storage.topic, created when missing if the brokers allow it);
-                membership comes from Kafka's group coordinator through the slot topic
-                slots.storage.topic (default <group.id>-slots, 64 partitions).
-                Connectors are managed over REST on any worker.
+                connectors and tasks and takes over the work of a worker that dies.
+                Connector configs, source offsets and statuses live in Kafka topics in Kafka
+                Connect's format (config.storage.topic, offset.storage.topic,
+                status.storage.topic; created when missing if the brokers allow it);
+                membership comes from Kafka's group coordinator through slots.storage.topic
+                (default <group.id>-slots). Connectors are managed over REST on any worker.
 
-    hash-password  Reads a password on standard input and prints the hash to put after
-                "user:" in the file named by rest.basic.auth.credentials.file.
+    hash-password
+                Reads one password on standard input and prints the salted PBKDF2-SHA256
+                hash to put after "user:" in rest.basic.auth.credentials.file.
 
-    The REST API (Kafka Connect's) listens on `listeners` (default http://127.0.0.1:8083).
-    With rest.basic.auth.credentials.file set, every endpoint but /health needs HTTP basic
-    credentials (401 otherwise).
-    SIGTERM or SIGINT stops every task, commits what was delivered, and exits.
+OPTIONS
+    -h, --help  Print this text and exit 0.
+    --version   Print the version and exit 0.
+    Everything else is set in WORKER.properties (Java properties: key=value lines, # comments).
+
+WORKER SETTINGS (the most used; Kafka Connect's names unless marked ferry)
+    bootstrap.servers              Kafka brokers (default localhost:9092).
+    listeners                      REST listeners, http://HOST:PORT and https://HOST:PORT
+                                   (default http://127.0.0.1:8083).
+    offset.storage.file.filename   standalone: the source offset file (required).
+    offset.flush.interval.ms       how often offsets are committed (default 60000).
+    task.shutdown.graceful.timeout.ms
+                                   how long a task may take to stop (default 5000).
+    key.converter, value.converter default converters (JsonConverter).
+    producer.*, consumer.*, admin.*
+                                   passed to librdkafka for the tasks' clients; e.g.
+                                   producer.statistics.interval.ms=10000 and
+                                   consumer.statistics.interval.ms=10000 export librdkafka's
+                                   statistics in GET /metrics.
+    rest.basic.auth.credentials.file
+                                   turns on HTTP basic authentication (all but /health).
+    listeners.https.ssl.*, ssl.*   TLS of https listeners (PKCS12 or PEM keystores).
+    plugin.path                    directories scanned for plug-in *.so files.
+    config.providers               ${file:..}, ${env:..}, ${directory:..} references (KIP-297).
+    log.format                     ferry: "text" (default) or "json": one JSON object per line
+                                   with time, level, logger, connector, task, message.
+    group.id, config.storage.topic, offset.storage.topic, status.storage.topic
+                                   distributed mode (required there).
+    Unknown keys are logged and ignored, as Kafka Connect does; bad values stop the worker
+    with exit status 2 and one message naming every bad key.
+
+REST API
+    Kafka Connect's paths on the listeners: /connectors, /connector-plugins,
+    /admin/loggers, ... (GET /openapi.json lists them all). ferry adds:
+    GET /health   200 {"status":"healthy",...} once started, the herder answers and Kafka is
+                  reachable; 503 while starting or when Kafka cannot be reached; 500 when
+                  the herder is stuck. The body's "checks" says which.
+    GET /metrics  Prometheus text: worker, task, error, Redis client and librdkafka metrics.
+
+FILES
+    WORKER.properties           the worker's settings (a package installs
+                                /etc/ferry/worker.properties).
+    CONNECTOR.properties|.json  a connector: key=value lines, a flat JSON map, or Kafka
+                                Connect's {"name":..,"config":{..}}.
+    offset.storage.file.filename, config.storage.file.filename
+                                standalone state, rewritten atomically (temp file, fsync,
+                                rename). JSON, readable.
+    rest.basic.auth.credentials.file
+                                user:<hash> lines (see hash-password); a plain-text password
+                                stops the worker.
+    plugin.path/**/*.so         plug-ins loaded at start.
+
+LOGS
+    Every line goes to standard error: "TIME LEVEL [logger] message (connector=.. task=..)",
+    or JSON lines with log.format=json. Levels change at runtime with
+    PUT /admin/loggers/{name}. Secrets never appear: values of *password*/*secret* settings,
+    values resolved by config providers and passwords in URIs print as [hidden] or as their
+    ${provider:...} reference.
+
+SIGNALS
+    SIGTERM, SIGINT
+                Stop: the REST listeners close, every connector and task stops (each waits at
+                most task.shutdown.graceful.timeout.ms), delivered records' offsets are
+                committed, and the worker exits 0. Further signals during the stop are
+                ignored; SIGKILL ends it at once (at-least-once delivery: nothing is lost,
+                some records may be delivered again).
+    SIGPIPE     Ignored.
 
 EXIT STATUS
-    0 after a clean shutdown, 2 on bad arguments or configuration, 1 on other failures.
-)";
+    0   clean stop after SIGTERM/SIGINT; --help, --version, hash-password.
+    1   the worker failed at run time (e.g. a listener port in use, Kafka topics of
+        distributed mode that cannot be used).
+    2   bad command line or configuration (the message names every bad key).
+
+ENVIRONMENT
+    ferry-worker reads no environment variable of its own. With config.providers set to
+    org.apache.kafka.common.config.provider.EnvVarConfigProvider, ${env:NAME} references in
+    worker and connector settings read the environment (config.providers.<alias>.param
+    .allowlist.pattern limits which variables).
+
+EXAMPLES
+    ferry-worker dev
+    ferry-worker standalone /etc/ferry/worker.properties /etc/ferry/orders-source.properties
+    echo 's3cret' | ferry-worker hash-password
+    curl -s http://127.0.0.1:8083/health
+
+SEE ALSO
+    ferry-kafka-dev(1) --help; README.md and the module READMEs for every setting.
+)HELP";
 }
 
 cli_options parse_cli(int argc, char** argv) {

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -291,6 +292,52 @@ class HealthTest(fh.StackTest):
         self.assertEqual(body["checks"]["herder"], "ok")
         # The rest of the API still answers.
         self.assertEqual(self.worker.get("/connectors")[0], 200)
+
+
+class CommandLineTest(unittest.TestCase):
+    """ferry-worker --help is a manual page whose exit statuses hold."""
+
+    def run_worker(self, *args, timeout=30):
+        return subprocess.run([fh.binary(BUILD_DIR, "ferry-worker"), *args], capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def test_help_and_exit_statuses(self):
+        result = self.run_worker("--help")
+        self.assertEqual(result.returncode, 0)
+        text = result.stdout
+        sections = re.findall(r"^([A-Z][A-Z ]*[A-Z])(?: \(.*\))?$", text, re.M)
+        self.assertEqual(sections, ["NAME", "SYNOPSIS", "DESCRIPTION", "MODES", "OPTIONS",
+                                    "WORKER SETTINGS", "REST API", "FILES", "LOGS", "SIGNALS",
+                                    "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"])
+        for word in ("standalone", "distributed", "dev", "hash-password", "SIGTERM",
+                     "log.format", "statistics.interval.ms", "/health", "/metrics"):
+            self.assertIn(word, text)
+        self.assertTrue(all(len(line) <= 100 for line in text.splitlines()))
+        self.assertEqual(self.run_worker("-h").stdout, text)
+
+        with tempfile.TemporaryDirectory(prefix="ferry-cli-") as tmp:
+            # 2: bad command line, bad configuration.
+            bad = self.run_worker("nonsense")
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("unknown mode 'nonsense'", bad.stderr)
+            self.assertIn("SYNOPSIS", bad.stderr)
+            props = os.path.join(tmp, "w.properties")
+            with open(props, "w") as f:
+                f.write(f"log.format=xml\noffset.storage.file.filename={tmp}/o\n")
+            bad = self.run_worker("standalone", props)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("log.format", bad.stderr)
+            # 1: a failure at run time (the REST port is taken).
+            with socket.socket() as taken:
+                taken.bind(("127.0.0.1", 0))
+                taken.listen()
+                with open(props, "w") as f:
+                    f.write(f"listeners=http://127.0.0.1:{taken.getsockname()[1]}\n"
+                            f"offset.storage.file.filename={tmp}/o\n"
+                            "bootstrap.servers=127.0.0.1:1\n")
+                failed = self.run_worker("standalone", props)
+            self.assertEqual(failed.returncode, 1, failed.stderr)
+            self.assertIn("Address already in use", failed.stderr)
 
 
 if __name__ == "__main__":
