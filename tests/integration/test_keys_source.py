@@ -13,11 +13,13 @@ message saying what to set. Real redis-server, ferry-kafka-dev and ferry-worker;
 import json
 import os
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import ferry_harness as fh  # noqa: E402
 from ferry_harness import wait_until  # noqa: E402
+from test_redis_cluster import RedisCluster  # noqa: E402  (3 masters on loopback)
 
 TOPIC = "rediskeys"
 CONNECTOR = "keys"
@@ -217,6 +219,48 @@ class KeysSourceTest(fh.StackTest):
         trace = wait_until(failed_trace, 30, "the task to fail")
         self.assertIn("notify-keyspace-events", trace)
         self.assertIn("KA", trace)
+
+
+class KeysSourceClusterTest(unittest.TestCase):
+    """Keyspace notifications are node-local: the task must listen to every master."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory(prefix="ferry-keys-cluster-")
+        self.addCleanup(tmp.cleanup)
+        self.cluster = RedisCluster(tmp.name)
+        self.addCleanup(self.cluster.stop)
+        self.kafka = fh.kafka_dev(fh.BUILD_DIR)
+        self.addCleanup(fh.stop_kafka, self.kafka)
+        self.worker = fh.Worker(fh.BUILD_DIR, tmp.name, self.kafka.bootstrap, start=False)
+        self.addCleanup(self.worker.close)
+        fh.dump_on_failure(self, self.worker, self.kafka)
+        self.worker.start()
+
+    def set(self, key, value):
+        self.cluster.cli(self.cluster.ports[0], "-c", "SET", key, value)
+
+    def test_snapshot_and_changes_on_every_master(self):
+        for i in range(30):
+            self.set(f"before:{i}", "1")
+        self.assertTrue(all(int(self.cluster.cli(p, "DBSIZE")) > 0 for p in self.cluster.ports))
+        port = self.cluster.ports[1]
+        self.worker.create_connector(CONNECTOR, {
+            "connector.class": "ferry.redis.RedisKeysSourceConnector", "tasks.max": "1",
+            "redis.uri": f"redis://127.0.0.1:{port}", "redis.cluster": "true",
+            "redis.keys.notify.events": "KA"})
+        self.worker.wait_running(CONNECTOR)
+
+        def keys_in_kafka(prefix):
+            self.worker.check_not_failed(CONNECTOR)
+            return {k for k, _ in records(self.kafka) if k.startswith(prefix)}
+        wait_until(lambda: len(keys_in_kafka("before:")) == 30, 60, "the snapshot of 3 masters")
+        for i in range(30):
+            self.set(f"live:{i}", "2")
+        wait_until(lambda: len(keys_in_kafka("live:")) == 30, 60, "changes on every master")
+        self.assertEqual(len(records(self.kafka)), 60)
+        # Each master got its own subscriber.
+        for p in self.cluster.ports:
+            self.assertEqual(self.cluster.cli(p, "PUBSUB", "NUMPAT"), "1")
 
 
 if __name__ == "__main__":
