@@ -123,6 +123,9 @@ def parse_args(argv=None):
                         "session.timeout.ms=6000, heartbeat.interval.ms=500, which let the dev "
                         "broker finish a rebalance of a 4-member group in seconds instead of "
                         "~40 s; --consumer none uses librdkafka's defaults")
+    p.add_argument("--worker-prop", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting for ferry's worker properties file, e.g. "
+                        "producer.queue.buffering.max.messages=20000 (repeatable)")
     p.add_argument("--perf", metavar="DIR",
                    help="record ferry-worker with `perf record -g` during each ferry "
                         "measurement into DIR (adds overhead: numbers of such a run are not "
@@ -143,6 +146,10 @@ def parse_args(argv=None):
         args.consumer = ["queued.min.messages=10000000", "session.timeout.ms=6000",
                          "heartbeat.interval.ms=500"]
     args.consumer = [c for c in args.consumer if c != "none"]
+    for c in args.worker_prop:
+        if "=" not in c:
+            p.error(f"--worker-prop wants KEY=VALUE, got {c!r}")
+    args.worker_props = dict(c.split("=", 1) for c in args.worker_prop)
     for c in args.consumer:
         if "=" not in c:
             p.error(f"--consumer wants KEY=VALUE, got {c!r}")
@@ -521,7 +528,7 @@ def run_source(ctx, run, order):
             name = f"bench-source-r{run}"
             if impl == "ferry":
                 worker = procs.FerryWorker(ctx.worker_bin, ctx.tmp, kafka.bootstrap,
-                                           f"worker-r{run}-source")
+                                           f"worker-r{run}-source", args.worker_props)
                 try:
                     def start():
                         worker.create_connector(name, {
@@ -628,7 +635,8 @@ def run_sink(ctx, run, order, workload):
                 worker = procs.FerryWorker(
                     ctx.worker_bin, ctx.tmp, kafka.bootstrap,
                     f"worker-r{run}-{workload}{'-tx' if impl == TX else ''}",
-                    {f"consumer.{k}": v for k, v in (c.split("=", 1) for c in args.consumer)})
+                    {**{f"consumer.{k}": v for k, v in (c.split("=", 1) for c in args.consumer)},
+                     **args.worker_props})
                 config = {"connector.class": SINK_CLASS, "tasks.max": str(spec["tasks"]),
                           "topics": SINK_TOPIC, "redis.uri": redis.uri,
                           "redis.keyspace": KEYSPACE}
@@ -896,7 +904,8 @@ def main(argv=None):
                       "sink_batch": args.sink_batch, "poll_ms": args.poll_ms,
                       "build_dir": args.build_dir,
                       "workloads": args.workloads, "verify": args.verify,
-                      "sink_consumer_settings": args.consumer, "perf": bool(args.perf)},
+                      "sink_consumer_settings": args.consumer, "worker_props": args.worker_props,
+                      "perf": bool(args.perf)},
            "workloads": {w: {"runs": []} for w in args.workloads}, "problems": [], "ok": False}
     tmp = tempfile.mkdtemp(prefix="ferry-bench-")
     log(f"ferry bench: {args.records} records x {args.runs} run(s), workloads "
