@@ -242,7 +242,10 @@ void stream_source_task::ensure_groups() {
   for (std::size_t k = 0; k < todo.size(); ++k) {
     auto v = replies[k].view();
     auto& st = streams_[todo[k]];
-    if (!v.is_error() || v.str().starts_with("BUSYGROUP")) {
+    if (!v.is_error()) {  // created now: nothing can be pending in it
+      st.group_ready = true;
+      st.pending_from.reset();
+    } else if (v.str().starts_with("BUSYGROUP")) {
       st.group_ready = true;
     } else if (!st.listed && v.str().find("key to exist") != std::string_view::npos) {
       st.active = false;
@@ -574,11 +577,14 @@ std::vector<api::source_record> stream_source_task::poll() {
     return out;
   }
   ensure_groups();
-  if (!pending_pass_done_) {
+  // Streams (at start, or found by the pattern later) whose own pending entries are not
+  // re-read yet come first; claims and new entries wait for them.
+  auto has_pending = [](const stream_state& s) {
+    return s.active && s.group_ready && s.pending_from;
+  };
+  if (std::any_of(streams_.begin(), streams_.end(), has_pending)) {
     read_own_pending(out);
-    pending_pass_done_ = std::none_of(streams_.begin(), streams_.end(),
-                                      [](auto& s) { return s.active && s.pending_from; });
-    if (!out.empty() || !pending_pass_done_) return out;
+    if (!out.empty() || std::any_of(streams_.begin(), streams_.end(), has_pending)) return out;
   }
   if (config_.claim_idle.count() > 0 && steady_clock::now() >= next_claim_) {
     claim_idle(out);

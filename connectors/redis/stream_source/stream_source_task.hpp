@@ -81,7 +81,6 @@ class stream_source_task final : public api::source_task {
   std::unordered_map<std::string, std::size_t> index_;  // stream key -> position in streams_
   std::vector<std::vector<std::size_t>> read_groups_;   // per XREAD command, stream positions
   bool last_read_empty_ = true;
-  bool pending_pass_done_ = false;
   clients::redis_pipeline pipeline_;
 
   // redis.stream.pattern scanning, a few SCAN calls per poll.
