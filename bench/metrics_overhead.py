@@ -1,0 +1,101 @@
+"""What scraping GET /metrics costs a sink: the same STRING sink run (N records, 16 partitions by default,
+1 task) with and without a scraper that GETs /metrics every 100 ms, alternating, in one worker;
+reports the worker's CPU seconds per million records and the wall time of each run, and the
+median ratio scraped / not scraped.
+
+    /usr/bin/python3 bench/metrics_overhead.py [--records 300000] [--runs 3] [--build-dir build]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import procs  # noqa: E402
+
+TOPIC = "mo"
+
+
+def produce(bootstrap, n):
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 10000,
+                  "queue.buffering.max.messages": 1000000, "log_level": 3})
+    value = b"v" * 100
+    for i in range(n):
+        while True:
+            try:
+                p.produce(TOPIC, key=f"k{i % (n // 10)}".encode(), value=value)
+                break
+            except BufferError:
+                p.poll(0.05)
+        if i % 10000 == 0:
+            p.poll(0)
+    p.flush(60)
+
+
+def one_run(worker, redis, n, name, scrape):
+    redis.reset()
+    stop = threading.Event()
+    scrapes = [0]
+
+    def scraper():
+        while not stop.is_set():
+            status, _ = worker.request("GET", "/metrics", timeout=5)
+            assert status == 200
+            scrapes[0] += 1
+            stop.wait(0.1)
+    t = threading.Thread(target=scraper) if scrape else None
+    cpu0, t0 = procs.cpu_seconds(worker.pid), time.monotonic()
+    if t:
+        t.start()
+    worker.create_connector(name, {
+        "connector.class": "com.redis.kafka.connect.RedisSinkConnector", "tasks.max": "1",
+        "topics": TOPIC, "redis.uri": redis.uri, "redis.type": "STRING",
+        "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+    procs.wait_until(lambda: redis.command_calls("set") >= n, 300, f"{n} SETs")
+    wall, cpu = time.monotonic() - t0, procs.cpu_seconds(worker.pid) - cpu0
+    stop.set()
+    if t:
+        t.join()
+    worker.delete_connector(name)
+    return cpu / n * 1e6, wall, scrapes[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=300_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--partitions", type=int, default=16)
+    ap.add_argument("--build-dir", default=os.path.join(os.path.dirname(__file__), "..", "build"))
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ferry-metrics-overhead-") as tmp:
+        try:
+            redis = procs.RedisServer(tmp)
+            kafka = procs.KafkaDev(os.path.join(args.build_dir, "ferry-kafka-dev"), tmp,
+                                   {TOPIC: args.partitions})
+            produce(kafka.bootstrap, args.records)
+            worker = procs.FerryWorker(os.path.join(args.build_dir, "ferry-worker"), tmp,
+                                       kafka.bootstrap, "worker",
+                                       {"consumer.session.timeout.ms": "6000"})
+            results = {True: [], False: []}
+            for i in range(args.runs * 2):
+                scrape = (i % 2 == 0) == (i // 2 % 2 == 0)  # on/off, off/on, on/off ...
+                cpu, wall, scrapes = one_run(worker, redis, args.records, f"s{i}", scrape)
+                results[scrape].append((cpu, wall))
+                print(f"run {i}: scrape={'on ' if scrape else 'off'} CPU {cpu:.3f} s/M records, "
+                      f"wall {wall:.2f} s, {scrapes} scrapes", flush=True)
+            on = statistics.median(c for c, _ in results[True])
+            off = statistics.median(c for c, _ in results[False])
+            print(f"median CPU s/M records: scraped {on:.3f}, not scraped {off:.3f}, "
+                  f"ratio {on / off:.3f}")
+            worker.stop()
+        finally:
+            procs.kill_all()
+
+
+if __name__ == "__main__":
+    main()
