@@ -100,6 +100,13 @@ const api::config_def& list_source_config_def() {
 }
 
 list_source_config list_source_config::parse(const api::config_map& config) {
+  // parsed_config checks types only: apply the keys' validators too, so that a task never
+  // runs on a value validation would refuse (LPOP would otherwise read as BLPOP).
+  std::string problems;
+  for (const auto& v : list_source_config_def().validate(config)) {
+    for (const auto& e : v.errors) problems += (problems.empty() ? "" : "; ") + v.name + ": " + e;
+  }
+  if (!problems.empty()) throw api::config_error("Invalid list source config: " + problems);
   api::parsed_config pc(list_source_config_def(), config);
   list_source_config c;
   c.endpoint = endpoint_from(pc);

@@ -40,7 +40,7 @@ TEST_CASE("list source config refuses what would mix up processing lists") {
   CHECK_THROWS_AS(list_source_config::parse({{"redis.list.name", "a,a"}}), config_error);
   CHECK_THROWS_WITH_AS(
       list_source_config::parse(
-          {{"redis.list.name", "a,b"}, {"redis.list.processing", "${list}x"}, {"name", "c"}}),
+          {{"redis.list.name", "a,ax"}, {"redis.list.processing", "${list}x"}, {"name", "c"}}),
       doctest::Contains("as its processing list"), config_error);
   CHECK_THROWS_WITH_AS(
       list_source_config::parse({{"redis.list.name", "jobs"}, {"redis.list.command", "LPOP"}}),
