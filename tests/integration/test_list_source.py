@@ -5,6 +5,8 @@
 - The ordinary path: two lists over two tasks (BLPOP end) and one list read from its tail
   (BRPOP), pre-filled and then fed while running: every element once in Kafka, in list order,
   keyed by its list; source and processing lists end empty.
+- Records a transform drops (no commit_record() for them) still leave the processing list,
+  through the committed source offset.
 - kill -9 mid-run: 50,000 elements, the worker killed while Kafka holds part of them, restarted:
   every element is in Kafka (duplicates allowed: at-least-once), the first occurrences are in
   list order, and the source and processing lists end empty.
@@ -93,6 +95,31 @@ class ListSourceTest(fh.StackTest):
             wait_until(lambda k=key: llen(redis, k) == 0, 30, f"{key} to be empty")
         for key in ("jobs", "mail", "lq"):
             self.assertEqual(llen(redis, key), 0, key)
+
+    def test_records_a_transform_drops_leave_the_processing_list(self):
+        # A filtered record gets no commit_record() call; the committed source offset (every
+        # offset.flush.interval.ms, 1 s here) still lets the task trim it.
+        redis, kafka, worker = self.redis, self.kafka, self.worker
+        push(redis, "RPUSH", "dropme", [f"d-{i}" for i in range(1000)])
+        push(redis, "RPUSH", "keepme", [f"k-{i}" for i in range(1000)])
+        worker.create_connector("f", list_config(
+            redis, "dropme,keepme", batch_size=100, transforms="drop",
+            **{"transforms.drop.type": "org.apache.kafka.connect.transforms.Filter",
+               "transforms.drop.predicate": "isdrop",
+               "predicates": "isdrop",
+               "predicates.isdrop.type":
+                   "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+               "predicates.isdrop.pattern": "dropme"}))
+        worker.wait_running("f", tasks=1)
+
+        def drained():
+            worker.check_not_failed("f")
+            return all(llen(redis, k) == 0 for k in ("dropme", "keepme", "dropme:processing:f",
+                                                      "keepme:processing:f"))
+        wait_until(drained, 60, "both lists and their processing lists to be empty",
+                   interval=0.2)
+        self.assertEqual(topic_count(kafka, "keepme"), 1000)
+        self.assertEqual(topic_count(kafka, "dropme"), 0)
 
 
 class ListSourceCrashTest(fh.StackTest):
