@@ -133,6 +133,52 @@ class TopicCreationTest(fh.StackTest):
         self.assertIn("a standalone worker never has it", r.body["message"])
 
 
+class DevBrokerChannelTest(unittest.TestCase):
+    """With the worker's dev.broker.control naming ferry-kafka-dev's control channel, topic
+    creation gives the topic its group's partition count on the dev broker too (its only way:
+    the mock cluster has no CreateTopics)."""
+
+    def test_partitions_from_the_group(self):
+        import tempfile
+        tmp = tempfile.TemporaryDirectory(prefix="ferry-tc-")
+        self.addCleanup(tmp.cleanup)
+        redis = fh.RedisServer(tmp.name)
+        self.addCleanup(redis.stop)
+        kafka = fh.kafka_dev(BUILD_DIR, control_port=0)
+        self.addCleanup(fh.stop_kafka, kafka)
+        host, port = kafka.control_address
+        worker = fh.Worker(BUILD_DIR, tmp.name, kafka.bootstrap, start=False,
+                           properties={"dev.broker.control": f"{host}:{port}"})
+        self.addCleanup(worker.close)
+        fh.dump_on_failure(self, worker, redis, kafka)
+        worker.start()
+        for s in ("tc-orders", "audit-1"):
+            redis.cli("XADD", s, "*", "f", "v")
+        r = worker.post("/connectors", {"name": "tc", "config": {
+            "connector.class": fh.SOURCE_CLASS_FERRY, "redis.uri": redis.uri,
+            "redis.stream.name": "tc-orders,audit-1", "key.converter": fh.STRING_CONVERTER,
+            "topic.creation.default.partitions": "3",
+            "topic.creation.default.replication.factor": "1",
+            "topic.creation.groups": "audit",
+            "topic.creation.audit.include": "audit-.*",
+            "topic.creation.audit.partitions": "6"}})
+        self.assertEqual(r.status, 201, r)
+        for topic, partitions in (("tc-orders", 3), ("audit-1", 6)):
+            # Not a metadata request before the worker created it: the dev broker would
+            # auto-create the topic with 4 partitions on a client's first look.
+            fh.wait_until(lambda t=topic: f"created topic '{t}'" in worker.log_text(), 30,
+                          f"the worker's creation of {topic}")
+            fh.wait_until(lambda t=topic: fh.kafka_message_count(kafka.bootstrap, t) == 1, 30,
+                          f"the record in {topic}")
+            self.assertEqual(fh.kafka_partitions(kafka.bootstrap, topic),
+                             list(range(partitions)), topic)
+        log = worker.log_text()
+        self.assertIn("Topic creation (group 'default'): created topic 'tc-orders' with 3 "
+                      "partition(s) through the development broker's control channel", log)
+        self.assertIn("Topic creation (group 'audit'): created topic 'audit-1' with 6 "
+                      "partition(s)", log)
+
+
 if __name__ == "__main__":
     BUILD_DIR, argv = fh.parse_args()
     unittest.main(argv=argv)

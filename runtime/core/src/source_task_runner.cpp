@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "dev_broker_topics.hpp"
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/kafka_client.hpp"
 #include "ferry/clients/topic_admin.hpp"
@@ -288,15 +289,29 @@ void source_task_runner::run() {
     if (!creation.enabled() || !seen_topics.insert(topic).second) return;
     const auto* group = creation.group_for(topic);
     auto spec = *creation.spec_for(topic);
-    auto warn = [&](const std::string& m) {
-      log::warn(k_log, "Topic creation (group '", group->name, "'): ", m);
-    };
-    auto d = clients::ensure_topic(env_.worker->admin_config(), spec,
-                                   std::chrono::milliseconds(30000), warn);
-    if (d.exists) {
-      log::info(k_log, "Topic creation (group '", group->name, "'): topic '", topic, "' has ",
-                d.partitions, " partition(s)");
+    const std::string prefix = "Topic creation (group '" + group->name + "'): ";
+    std::vector<std::string> warnings;  // said unless the dev broker's channel creates it
+    auto d =
+        clients::ensure_topic(env_.worker->admin_config(), spec, std::chrono::milliseconds(30000),
+                              [&](const std::string& m) { warnings.push_back(m); });
+    const auto& control = env_.worker->dev_broker_control;
+    if (!d.exists && !control.empty() && spec.partitions > 0) {
+      if (auto problem = create_topic_on_dev_broker(control, spec); problem.empty()) {
+        log::info(k_log, prefix, "created topic '", topic, "' with ", spec.partitions,
+                  " partition(s) through the development broker's control channel ",
+                  "(dev.broker.control)",
+                  spec.configs.empty() ? "" : "; its topic configs cannot be applied there");
+        return;
+      } else {
+        warnings.push_back("the development broker's control channel could not create it: " +
+                           problem);
+      }
     }
+    if (d.exists) {  // left as it is (what ensure_topic could not check does not matter here)
+      log::info(k_log, prefix, "topic '", topic, "' has ", d.partitions, " partition(s)");
+      return;
+    }
+    for (const auto& w : warnings) log::warn(k_log, prefix, w);
   };
 
   auto next_commit = clock::now() + env_.worker->offset_flush_interval;

@@ -156,6 +156,14 @@ const api::config_def& worker_config::definition() {
               .importance = importance_level::low,
               .doc = "Let source connectors create their topics (topic.creation.* connector "
                      "keys) before their first record."});
+    d.define({.name = "dev.broker.control",
+              .type = config_type::string,
+              .default_value = "",
+              .importance = importance_level::low,
+              .doc = "ferry, development only: host:port of ferry-kafka-dev's control channel. "
+                     "The development broker has no CreateTopics; with this set, a source's "
+                     "topic.creation.* settings create the topic (partition count only) through "
+                     "the channel when the Admin API cannot."});
     d.define({.name = "exactly.once.source.support",
               .type = config_type::string,
               .default_value = "disabled",
@@ -311,6 +319,7 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
   wc.topic_tracking = pc.get_bool("topic.tracking.enable");
   wc.topic_tracking_reset = pc.get_bool("topic.tracking.allow.reset");
   wc.topic_creation = pc.get_bool("topic.creation.enable");
+  wc.dev_broker_control = api::trim(pc.get_string("dev.broker.control"));
   wc.standalone = standalone;
   wc.exactly_once_source = api::trim(pc.get_string("exactly.once.source.support"));
   for (auto& c : wc.exactly_once_source)

@@ -55,6 +55,7 @@ struct worker_config {
   bool topic_tracking = true;        // topic.tracking.enable
   bool topic_tracking_reset = true;  // topic.tracking.allow.reset
   bool topic_creation = true;        // topic.creation.enable (KIP-158)
+  std::string dev_broker_control;    // dev.broker.control (ferry, development only)
   // exactly.once.source.support (KIP-618): disabled, preparing or enabled; distributed only.
   std::string exactly_once_source = "disabled";
   bool standalone = false;           // parsed for a standalone worker
