@@ -7,7 +7,9 @@ The dev broker (librdkafka's mock cluster) has no CreateTopics and names no cont
 worker's Admin call cannot create anything there: the worker logs, per topic, the group it chose
 and the exact spec to create it with, and the records still flow (the broker auto-creates the
 topic with its own 4 partitions). These tests check the group choice and the spec through that
-log line, the partition count through kcat, and the refusal of bad values through REST.
+log line and the refusal of bad values through REST; with the worker's dev.broker.control the
+worker creates the topic through the dev broker's control channel (its only way to get a
+partition count there), and kcat sees the group's partition count.
 """
 
 import os
