@@ -68,7 +68,7 @@ constexpr int k_scan_steps_per_poll = 8;
 void stream_source_task::start(const api::config_map& config, api::source_task_context& context) {
   config_ = stream_source_config::parse(config);
   context_ = &context;
-  connection_ = clients::make_redis_client(config_.endpoint);
+  connection_ = make_client_(config_.endpoint);
   consumer_ = config_.consumer_name();
   for (const auto& s : config_.streams) add_stream(s, true);
   rebuild_groups();
@@ -164,7 +164,7 @@ void stream_source_task::scan_step() {
         endpoint.host = node.substr(0, colon);
         endpoint.port = std::stoi(node.substr(colon + 1));
         endpoint.cluster = false;
-        c = clients::make_redis_client(endpoint);
+        c = make_client_(endpoint);
       }
       client = c.get();
     }

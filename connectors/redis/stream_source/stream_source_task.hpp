@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,12 @@ namespace ferry::redis {
 // after stop() (its final flush); stop() therefore keeps the connection, the destructor closes it.
 class stream_source_task final : public api::source_task {
  public:
+  // Makes the Redis client for an endpoint; tests pass a fake.
+  using client_factory =
+      std::function<std::unique_ptr<clients::redis_client>(const clients::redis_endpoint&)>;
+  stream_source_task() : make_client_(clients::make_redis_client) {}
+  explicit stream_source_task(client_factory make_client) : make_client_(std::move(make_client)) {}
+
   void start(const api::config_map& config, api::source_task_context& context) override;
   std::vector<api::source_record> poll() override;
   void commit_record(const api::source_record& record) override;
@@ -73,6 +80,7 @@ class stream_source_task final : public api::source_task {
   api::source_record make_record(stream_state& st, std::string id, json body);
   std::vector<std::string> cluster_masters();
 
+  client_factory make_client_;
   stream_source_config config_;
   api::source_task_context* context_ = nullptr;
   std::unique_ptr<clients::redis_client> connection_;
