@@ -115,6 +115,12 @@ list_source_config list_source_config::parse(const api::config_map& config) {
   if (c.lists.empty()) throw api::config_error("redis.list.name names no list");
   c.end = upper(pc.get_string("redis.list.command")) == "BRPOP" ? list_end::tail : list_end::head;
   c.block = std::chrono::milliseconds(pc.get_long("redis.list.block"));
+  if (c.block >= c.endpoint.timeout) {
+    // BLMOVE would outlast the connection's deadline: every idle wait would be an I/O error.
+    throw api::config_error("redis.list.block (" + std::to_string(c.block.count()) +
+                            " ms) must be shorter than redis.timeout (" +
+                            std::to_string(pc.get_long("redis.timeout")) + " s)");
+  }
   c.batch_size = pc.get_int("batch.size");
   c.move = pc.get_string("redis.list.move") == "pipeline" ? list_move_mode::pipeline
                                                           : list_move_mode::script;

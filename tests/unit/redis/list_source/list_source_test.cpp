@@ -49,6 +49,15 @@ TEST_CASE("list source config refuses what would mix up processing lists") {
                   config_error);
 }
 
+TEST_CASE("list source config: BLMOVE's wait must end before the connection's deadline") {
+  CHECK_THROWS_WITH_AS(
+      list_source_config::parse(
+          {{"redis.list.name", "jobs"}, {"redis.list.block", "2000"}, {"redis.timeout", "2"}}),
+      doctest::Contains("shorter than redis.timeout"), config_error);
+  CHECK_NOTHROW(list_source_config::parse(
+      {{"redis.list.name", "jobs"}, {"redis.list.block", "1999"}, {"redis.timeout", "2"}}));
+}
+
 TEST_CASE("list source config on a cluster: list and processing list share a slot") {
   CHECK_THROWS_WITH_AS(
       list_source_config::parse({{"redis.list.name", "jobs"}, {"redis.cluster", "true"}}),
