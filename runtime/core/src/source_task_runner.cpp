@@ -36,6 +36,9 @@ struct delivery_state {
   // abort).
   source_transaction* txn = nullptr;
   std::vector<api::source_record> uncommitted;
+  // Set once a transaction was aborted at a stop: what is still in flight belongs to it, so
+  // nothing more is acknowledged or committed (its offsets must not reach a later transaction).
+  bool discarding = false;
   std::string first_error;
   std::size_t delivered = 0;
 };
@@ -43,6 +46,7 @@ struct delivery_state {
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* state = static_cast<delivery_state*>(opaque);
   auto* entry = static_cast<submitted_records::entry*>(msg->_private);
+  if (state->discarding) return;
   if (!entry) {  // a source offset written inside the transaction
     if (msg->err && state->first_error.empty()) {
       state->first_error =
@@ -247,17 +251,20 @@ void source_task_runner::run() {
     if (!delivery.first_error.empty()) throw api::connect_error(delivery.first_error);
   };
   // Exactly-once: every record of the transaction acknowledged, then their offsets written in
-  // it, then the commit; commit_record() and commit() only after it. `stopping` bounds the wait
-  // for acknowledgements by offset.flush.timeout.ms and aborts past it.
+  // it, then the commit; commit_record() and commit() only after it. At a stop (`stopping`, or
+  // a stop request while waiting) the wait for acknowledgements is bounded by
+  // offset.flush.timeout.ms and the transaction aborted past it.
   auto commit_transaction = [&](bool stopping) {
+    if (delivery.discarding) return;
     auto deadline = clock::now() + env_.worker->offset_flush_timeout;
     while (rd_kafka_flush(producer.get(), 1000) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
       check_delivery();
-      if (stopping && clock::now() >= deadline) {
+      if ((stopping || stop_requested()) && clock::now() >= deadline) {
         log::warn(k_log, "Not every record was acknowledged before shutdown (",
                   submitted.outstanding(),
                   " outstanding); the transaction is aborted and they "
                   "will be read again on restart");
+        delivery.discarding = true;
         txn->abort(env_.worker->offset_flush_timeout);
         delivery.uncommitted.clear();
         return;
