@@ -232,6 +232,43 @@ class SourceExactlyOnceTest(unittest.TestCase):
         fh.wait_until(lambda: set(ids()) >= set(range(1, 6001)), 60, "all 6000 entries")
         self.assertEqual(list(dict.fromkeys(ids())), list(range(1, 6001)))
 
+    def test_connector_offsets_topic(self):
+        """offsets.storage.topic: the offsets go to the connector's own topic inside the
+        transactions (Kafka Connect's format), none to the worker's; after kill -9 the task
+        resumes from there."""
+        st = Stack(self, "own", True, {"o1": 1, "own-offsets": 1})
+        st.redis.pipe([["XADD", "o1", f"{i}-1", "i", str(i)] for i in range(1, 3001)])
+        r = st.worker.post("/connectors", {"name": "osrc", "config": {
+            "connector.class": fh.SOURCE_CLASS_FERRY, "redis.uri": st.redis.uri,
+            "redis.stream.name": "o1", "batch.size": "200", "key.converter": fh.STRING_CONVERTER,
+            "offsets.storage.topic": "own-offsets"}})
+        self.assertEqual(r.status, 201, r)
+        st.worker.wait_running("osrc", tasks=1, timeout=90)
+
+        def last_offsets(topic):
+            text = fh._kcat("-C", "-b", st.kafka.bootstrap, "-t", topic, "-o", "beginning", "-e",
+                            "-q", "-f", "%k\t%s\n")
+            return dict(line.split("\t", 1) for line in text.splitlines())
+        key = json.dumps(["osrc", {"stream": "o1"}], separators=(",", ":"))
+        # Killed once the last transaction committed (its offset is in the topic), so no
+        # transaction is open and the dev broker shows exactly what a Kafka broker would.
+        fh.wait_until(lambda: last_offsets("own-offsets").get(key) == '{"offset":"3000-1"}', 60,
+                      "the offset of entry 3000 in own-offsets")
+        st.worker.kill9()
+        st.redis.pipe([["XADD", "o1", f"{i}-1", "i", str(i)] for i in range(3001, 4001)])
+        st.worker.start(timeout=60)
+        st.worker.wait_running("osrc", tasks=1, timeout=90)
+        fh.wait_until(lambda: fh.kafka_message_count(st.kafka.bootstrap, "o1") >= 4000, 60,
+                      "4000 entries in Kafka")
+        out = fh._kcat("-C", "-b", st.kafka.bootstrap, "-t", "o1", "-o", "beginning", "-e", "-q",
+                       "-f", "%k\n")
+        ids = [int(k.split("-")[0]) for k in out.split()]
+        self.assertEqual(ids, list(range(1, 4001)))  # resumed right after the committed offset
+
+        fh.wait_until(lambda: last_offsets("own-offsets").get(key) == '{"offset":"4000-1"}', 30,
+                      "the last offset in own-offsets")
+        self.assertNotIn(key, last_offsets("connect-offsets"))
+
     def test_dev_broker_transaction_limits(self):
         """Pins down what the dev broker (librdkafka 2.0.2's mock cluster) does with
         transactions: commit and abort answer fine, but (1) a read_committed consumer also sees
