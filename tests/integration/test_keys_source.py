@@ -152,12 +152,11 @@ class KeysSourceTest(fh.StackTest):
         r.cli("SET", "marker", "1")
         self.wait_event("marker", lambda v: v["string"] == "1", "a live change after the restart")
         # Everything the restarted task wrote is in Kafka: its write count settles there.
-        written = wait_until(
-            lambda: metric_total(self.worker,
-                                 "kafka_connect_source_task_source_record_write_total") or None,
-            30, "the source write metric")
-        wait_until(lambda: len(records(self.kafka)) == 100 + written, 30,
-                   "every record of the restarted task in Kafka")
+        def settled():
+            written = metric_total(self.worker,
+                                   "kafka_connect_source_task_source_record_write_total")
+            return written if written and len(records(self.kafka)) == 100 + written else None
+        written = wait_until(settled, 30, "every record of the restarted task in Kafka")
         keys_after = sorted(k for k, _ in records(self.kafka))
         counts = {}
         for k in keys_after:
