@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "ferry/api/errors.hpp"
+#include "ferry/core/json_reader.hpp"
 
 namespace ferry::core {
 
@@ -125,8 +126,8 @@ class json_converter final : public converter {
     if (!data) return {nullptr, nullptr};
     json parsed;
     try {
-      parsed = json::parse(data, data + size);
-    } catch (const json::exception& e) {
+      parsed = reader_.parse(std::string_view(data, size));
+    } catch (const json_syntax_error& e) {
       throw api::data_error(
           "Converting byte[] to Kafka Connect data failed due to serialization "
           "error of topic " +
@@ -147,6 +148,7 @@ class json_converter final : public converter {
  private:
   bool schemas_enable_;
   json tmp_;
+  json_reader reader_;
 };
 
 constexpr std::array<const char*, 3> k_builtin_converters = {
