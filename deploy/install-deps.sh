@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config make
-  librdkafka-dev libhiredis-dev libssl-dev
+  librdkafka-dev libhiredis-dev libssl-dev libmimalloc-dev
   libboost1.81-dev nlohmann-json3-dev doctest-dev
   redis-server redis-tools kcat curl procps wrk openssl
   dpkg-dev  # dpkg-shlibdeps for deploy/build-deb.sh

@@ -162,7 +162,7 @@ command_builder::plan_t command_builder::plan(const api::sink_record& r) {
 
 void command_builder::emit_fields(const json& obj, clients::redis_pipeline& out) {
   const bool skip_nulls = config_.type == sink_type::hash;
-  for (const auto& [name, v] : obj.items()) {
+  for (const auto& [name, v] : obj.get_ref<const json::object_t&>()) {
     if (skip_nulls && v.is_null()) continue;
     out.arg(name);
     out.arg(text_of(v, value_buf_));

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -37,19 +38,29 @@ std::string redis_reply_view::describe() const {
   }
 }
 
+namespace {
+
+// "<marker><n>\r\n" appended in one go: the hot path of every pipeline (two per argument).
+void append_header(std::string& buf, char marker, std::size_t n) {
+  char head[24];
+  head[0] = marker;
+  auto end = std::to_chars(head + 1, head + sizeof head - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  buf.append(head, static_cast<std::size_t>(end - head));
+}
+
+}  // namespace
+
 void redis_pipeline::begin(std::size_t argc) {
-  buf_ += '*';
-  buf_ += std::to_string(argc);
-  buf_ += "\r\n";
+  append_header(buf_, '*', argc);
   ++count_;
 }
 
 void redis_pipeline::arg(std::string_view a) {
-  buf_ += '$';
-  buf_ += std::to_string(a.size());
-  buf_ += "\r\n";
+  append_header(buf_, '$', a.size());
   buf_.append(a.data(), a.size());
-  buf_ += "\r\n";
+  buf_.append("\r\n", 2);
 }
 
 void redis_pipeline::add(std::initializer_list<std::string_view> args) {

@@ -12,7 +12,7 @@ namespace ferry::core {
 namespace {
 
 constexpr const char* k_log = "sink";
-constexpr int k_max_batch = 2000;
+constexpr int k_max_batch = 5000;
 
 using clock = std::chrono::steady_clock;
 
