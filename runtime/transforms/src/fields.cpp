@@ -294,6 +294,7 @@ class insert_field final : public transformation {
     if (!schema) {
       // Without a schema, absent metadata adds no field.
       require_map(v, purpose);
+      reserve_members(v, inserted());
       if (topic_) v[topic_->name] = r.topic;
       if (partition_ && r.partition) v[partition_->name] = *r.partition;
       if (offset_) v[offset_->name] = *r.kafka_offset;
@@ -303,7 +304,9 @@ class insert_field final : public transformation {
     }
     require_struct(v, schema, purpose);
     json out = json::object();
-    for (const auto& f : schema_fields(*schema)) {
+    const auto& fields = schema_fields(*schema);
+    reserve_members(out, fields.size() + inserted());
+    for (const auto& f : fields) {
       out[f["field"].get<std::string>()] = take_field_value(v, f, replace_null_);
     }
     v = std::move(out);
@@ -318,6 +321,11 @@ class insert_field final : public transformation {
 
  private:
   static constexpr std::string_view purpose = "field insertion";
+
+  std::size_t inserted() const {
+    return std::size_t{topic_.has_value()} + partition_.has_value() + offset_.has_value() +
+           timestamp_.has_value() + static_.has_value();
+  }
 
   json build_schema(const json& s) const {
     json ns = struct_like(s);
