@@ -1,6 +1,10 @@
 #include "ferry/rest/connect_routes.hpp"
 
 #include <cctype>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
 #include <tuple>
 #include <vector>
 
@@ -97,6 +101,34 @@ json hide_passwords(json doc) {
   return doc;
 }
 
+// The herder half of GET /health: at most one no-op queued on the herder at a time; callers
+// share its result ("" when it ran, else what the herder was stuck on after 10 s).
+class single_check {
+ public:
+  std::pair<std::shared_future<std::string>, std::chrono::steady_clock::time_point> start(
+      core::herder& h) {
+    std::lock_guard lock(mutex_);
+    if (!pending_.valid() ||
+        pending_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      since_ = std::chrono::steady_clock::now();
+      pending_ = std::async(std::launch::async, [&h]() -> std::string {
+                   try {
+                     h.check_responsive(std::chrono::seconds(10));
+                     return "";
+                   } catch (const core::request_timeout_error& e) {
+                     return e.what();
+                   }
+                 }).share();
+    }
+    return {pending_, since_};
+  }
+
+ private:
+  std::mutex mutex_;
+  std::shared_future<std::string> pending_;
+  std::chrono::steady_clock::time_point since_;
+};
+
 bool query_flag(const http_request& req, const std::string& name) {
   const auto* v = req.query_param(name);
   return v && api::parse_bool(*v).value_or(false);
@@ -155,23 +187,34 @@ void add_connect_routes(router& r, core::herder& h, health_probe kafka) {
   // Kafka Connect's answers (KIP-1017): 503 "starting" until start-up finished, 500
   // "unhealthy" when the herder's control thread cannot run a no-op within 10 s, 200 "healthy".
   // ferry adds a Kafka check (503 "unhealthy" naming the brokers and the error) and "checks".
-  r.add("GET", "/health", [&h, kafka](const http_request&, const path_params&) {
+  // One no-op at a time however many checks arrive, and a caller waits for it at most 2 s
+  // (then 503, the herder is busy): probes of a stuck worker must not tie up the handler pool.
+  auto herder_check = std::make_shared<single_check>();
+  r.add("GET", "/health", [&h, kafka, herder_check](const http_request&, const path_params&) {
     if (!h.ready()) {
       return http_response::json_body(
           503, {{"status", "starting"},
                 {"message", "Worker is still starting up. Please wait and try again."},
                 {"checks", {{"herder", "starting"}}}});
     }
-    try {
-      h.check_responsive(std::chrono::seconds(10));
-    } catch (const core::request_timeout_error& e) {
+    auto [result, busy_since] = herder_check->start(h);
+    if (result.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - busy_since)
+                    .count();
+      auto busy = "The worker's herder has not run a health check queued " + std::to_string(ms) +
+                  " ms ago; it is busy (500 after 10 s)";
       return http_response::json_body(
-          500,
-          {{"status", "unhealthy"},
-           {"message", std::string("Worker was unable to handle this request and may be unable to "
-                                   "handle other requests. ") +
-                           e.what()},
-           {"checks", {{"herder", e.what()}}}});
+          503, {{"status", "unhealthy"}, {"message", busy}, {"checks", {{"herder", busy}}}});
+    }
+    if (auto stuck = result.get(); !stuck.empty()) {
+      return http_response::json_body(
+          500, {{"status", "unhealthy"},
+                {"message",
+                 "Worker was unable to handle this request and may be unable to "
+                 "handle other requests. " +
+                     stuck},
+                {"checks", {{"herder", stuck}}}});
     }
     json checks = {{"herder", "ok"}};
     if (kafka) {

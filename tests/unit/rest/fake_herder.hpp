@@ -4,6 +4,7 @@
 // routes can be checked without a worker, Kafka or Redis.
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -40,6 +41,10 @@ class fake_herder final : public core::herder {
   json server_info() override { return {{"version", "test"}}; }
   bool is_ready = true;
   bool ready() override { return is_ready; }
+  std::function<void(std::chrono::milliseconds)> on_check;  // check_responsive(); may block
+  void check_responsive(std::chrono::milliseconds timeout) override {
+    if (on_check) on_check(timeout);
+  }
 
   core::put_result patch_connector_config(const std::string& name, const json& patch) override {
     require(name);
