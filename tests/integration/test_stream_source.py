@@ -198,7 +198,6 @@ class StreamSourceTest(unittest.TestCase):
             "tasks.max": "2", "redis.stream.pattern": "ev-*",
             "redis.stream.pattern.rescan.ms": "300", "topic": "pat.${stream}",
             "redis.stream.key": "stream", "redis.stream.value": "body"})
-        del config["redis.stream.name"]
         self.create("pat", config, tasks=2)
         wait_until(lambda: fh.kafka_message_count(self.kafka.bootstrap, "pat.ev-a") >= 10, 60,
                    "ev-a, there at start")

@@ -31,10 +31,11 @@ const api::config_def& stream_source_config_def() {
     const std::string g = "Redis stream source";
     d.define({.name = "redis.stream.name",
               .type = config_type::list,
-              .default_value = "",
+              .default_value = std::nullopt,
               .importance = importance_level::high,
               .doc = "Stream key(s) to read, comma-separated; spread over the tasks round-robin. "
-                     "This or redis.stream.pattern is required.",
+                     "Required, as in redis-kafka-connect; may be empty when "
+                     "redis.stream.pattern is set.",
               .group = g,
               .validate = [](const std::string& v) -> std::optional<std::string> {
                 if (!api::trim(v).empty() && api::split_list(v).empty()) {

@@ -45,11 +45,17 @@ TEST_CASE("stream source config: topic_for replaces ${stream}") {
 TEST_CASE("stream source config: a stream name or a pattern is required") {
   CHECK_THROWS_AS(stream_source_config::parse({}), config_error);
   CHECK_THROWS_AS(stream_source_config::parse({{"redis.stream.name", " , "}}), config_error);
-  auto c = stream_source_config::parse({{"redis.stream.pattern", "orders:*"}});
+  CHECK_THROWS_AS(stream_source_config::parse({{"redis.stream.pattern", "orders:*"}}),
+                  config_error);  // required, as in redis-kafka-connect
+  auto c = stream_source_config::parse(
+      {{"redis.stream.name", ""}, {"redis.stream.pattern", "orders:*"}});
   CHECK(c.streams.empty());
   CHECK(c.pattern == "orders:*");
   CHECK(c.rescan == std::chrono::milliseconds(10000));
-  CHECK(stream_name_errors({}) == 0);  // the pair is checked when the connector starts
+  CHECK(stream_name_errors({}) == 1);
+  // Empty is valid on its own: the pair is checked when the connector starts.
+  CHECK(stream_name_errors({{"redis.stream.name", ""}}) == 0);
+  CHECK_THROWS_AS(stream_source_config::parse({{"redis.stream.name", ""}}), config_error);
 }
 
 TEST_CASE("stream source config: a list with no stream names fails validation") {
