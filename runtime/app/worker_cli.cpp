@@ -84,8 +84,9 @@ REST API
     Kafka Connect's paths on the listeners: /connectors, /connector-plugins,
     /admin/loggers, ... (GET /openapi.json lists them all). ferry adds:
     GET /health   200 {"status":"healthy",...} once started, the herder answers and Kafka is
-                  reachable; 503 while starting or when Kafka cannot be reached; 500 when
-                  the herder is stuck. The body's "checks" says which.
+                  reachable; 503 while starting, while the herder is busy (over 2 s) or
+                  when Kafka cannot be reached; 500 when the herder is stuck (10 s). The
+                  body's "checks" says which.
     GET /metrics  Prometheus text: worker, task, error, Redis client and librdkafka metrics.
 
 FILES

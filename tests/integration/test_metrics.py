@@ -32,7 +32,11 @@ def parse(text):
         m = SAMPLE.match(line)
         assert m, f"not a Prometheus sample: {line!r}"
         labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        assert m.group(1) in typed, f"sample before its TYPE line: {line!r}"
+        family = m.group(1)
+        for suffix in ("_bucket", "_sum", "_count"):  # a histogram's samples
+            if family not in typed and family.endswith(suffix):
+                family = family[:-len(suffix)]
+        assert family in typed, f"sample before its TYPE line: {line!r}"
         out.append((m.group(1), labels, float(m.group(3))))
     return out
 
