@@ -140,6 +140,13 @@ const api::config_def& worker_config::definition() {
               .importance = importance_level::medium,
               .doc = "Turns on HTTP basic authentication for every endpoint but /health: a file "
                      "of user:<hash> lines made with 'ferry-worker hash-password'."});
+    d.define({.name = "log.format",
+              .type = config_type::string,
+              .default_value = "text",
+              .importance = importance_level::low,
+              .doc = "ferry: log line format, 'text' (one readable line per event) or 'json' (one "
+                     "JSON object per line: time, level, logger, connector, task, message).",
+              .validate = api::one_of({"text", "json"})});
     d.define({.name = "topic.tracking.enable",
               .type = config_type::boolean,
               .default_value = "true",
