@@ -124,10 +124,15 @@ class offset_reader final : public api::source_task_context {
   std::string connector_;
 };
 
+// Aborts a transaction still open when run() leaves through an exception. Delivery reports
+// that librdkafka serves while aborting are ignored: the objects they would update may be gone.
 struct abort_on_exit {
   source_transaction* txn;
+  delivery_state* delivery;
   ~abort_on_exit() {
-    if (txn) txn->abort(std::chrono::milliseconds(5000));
+    if (!txn) return;
+    delivery->discarding = true;
+    txn->abort(std::chrono::milliseconds(5000));
   }
 };
 
@@ -202,7 +207,7 @@ void source_task_runner::run() {
       k->read_to_end(std::chrono::milliseconds(60000));
     }
   }
-  abort_on_exit abort_guard{txn.get()};
+  abort_on_exit abort_guard{txn.get(), &delivery};
 
   auto task = plugin_.make_source_task();
   // A task that fails is stopped too, so it can release what it holds (connections).
