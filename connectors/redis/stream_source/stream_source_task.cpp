@@ -595,6 +595,8 @@ std::vector<api::source_record> stream_source_task::poll() {
 }
 
 void stream_source_task::commit_record(const api::source_record& record) {
+  // XREAD mode keeps nothing in Redis; the runtime stores the offsets.
+  if (config_.mode != stream_read_mode::group) return;
   if (!record.source_partition.is_object() || !record.source_offset.is_object()) return;
   auto stream = record.source_partition.find("stream");
   if (stream == record.source_partition.end() || !stream->is_string()) return;
@@ -605,10 +607,7 @@ void stream_source_task::commit_record(const api::source_record& record) {
   if (entry == record.source_offset.end() || !entry->is_string()) return;
   auto& st = streams_[it->second];
   const auto& id = entry->get_ref<const std::string&>();
-  if (config_.mode == stream_read_mode::group &&
-      config_.delivery == stream_delivery::at_least_once) {
-    st.to_ack.push_back(id);
-  }
+  if (config_.delivery == stream_delivery::at_least_once) st.to_ack.push_back(id);
   if (st.acked_id.empty() || id_after(id, st.acked_id)) st.acked_id = id;
 }
 
