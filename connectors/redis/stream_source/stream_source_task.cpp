@@ -300,6 +300,7 @@ void stream_source_task::take_entries(std::size_t s, redis_reply_view entries,
       continue;
     }
     json body = json::object();
+    reserve_members(body, fields.size() / 2);
     for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
       body[std::string(fields[f].str())] = std::string(fields[f + 1].str());
     }

@@ -3,10 +3,15 @@
 namespace ferry::core {
 
 submitted_records::entry* submitted_records::submit(api::source_record record) {
-  auto key = record.source_partition.is_null() ? std::string{} : record.source_partition.dump();
-  auto [it, inserted] = partitions_.try_emplace(std::move(key));
-  auto& q = it->second;
-  if (inserted) q.partition = record.source_partition;
+  // Consecutive records nearly always share their partition: compare with the last one before
+  // serialising the partition to find its queue.
+  if (!last_ || last_->partition != record.source_partition) {
+    auto key = record.source_partition.is_null() ? std::string{} : record.source_partition.dump();
+    auto [it, inserted] = partitions_.try_emplace(std::move(key));
+    if (inserted) it->second.partition = record.source_partition;
+    last_ = &it->second;
+  }
+  auto& q = *last_;
   auto& e = q.entries.emplace_back();
   e.record = std::move(record);
   e.queue = &q;

@@ -53,6 +53,7 @@ class submitted_records {
   };
 
   std::unordered_map<std::string, partition_queue> partitions_;
+  partition_queue* last_ = nullptr;  // of the last submit(); map nodes do not move
   std::vector<partition_queue*> advanced_;
   api::source_record acked_;
   std::size_t outstanding_ = 0;
