@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <tuple>
@@ -401,8 +402,17 @@ clients::client_config worker_config::producer_config() const {
 
 clients::client_config worker_config::internal_config() const {
   clients::client_config c{{"bootstrap.servers", bootstrap_servers}};
+  // The worker's ssl.* settings reach its Kafka clients only when their protocol uses TLS, as
+  // with Java's clients: they may be meant for the HTTPS listeners alone, and librdkafka checks
+  // them even for PLAINTEXT (it refuses a PEM keystore without a password, for one).
+  std::string protocol = raw.count("security.protocol") ? raw.at("security.protocol") : "";
+  std::transform(protocol.begin(), protocol.end(), protocol.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+  const bool tls = protocol == "SSL" || protocol == "SASL_SSL";
   for (const auto& [k, v] : raw) {
-    if (k.starts_with("security.") || k.starts_with("ssl.") || k.starts_with("sasl.")) c[k] = v;
+    if ((k.starts_with("ssl.") && tls) || k.starts_with("security.") || k.starts_with("sasl.")) {
+      c[k] = v;
+    }
   }
   return c;
 }

@@ -229,3 +229,17 @@ TEST_CASE("distributed mode needs Kafka Connect's group and topic settings") {
   CHECK(internal.count("fetch.min.bytes") == 0);  // consumer.* is for tasks
   CHECK(wc.admin_config().at("request.timeout.ms") == "5000");
 }
+
+TEST_CASE("the worker's ssl.* settings reach its Kafka clients only with a TLS protocol") {
+  auto with = [](std::string protocol) {
+    std::map<std::string, std::string> p{{"bootstrap.servers", "k:9092"},
+                                         {"ssl.keystore.type", "PEM"},
+                                         {"ssl.keystore.location", "/etc/ferry/rest.pem"}};
+    if (!protocol.empty()) p["security.protocol"] = protocol;
+    return worker_config::parse(p, true).internal_config();
+  };
+  CHECK(with("").count("ssl.keystore.location") == 0);  // PLAINTEXT: for the listeners only
+  CHECK(with("SASL_PLAINTEXT").count("ssl.keystore.location") == 0);
+  CHECK(with("ssl").at("ssl.keystore.location") == "/etc/ferry/rest.pem");
+  CHECK(with("SASL_SSL").at("ssl.keystore.type") == "PEM");
+}
