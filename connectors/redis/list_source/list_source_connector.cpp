@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/redis_config.hpp"
 #include "list_source/list_source_config.hpp"
 
 namespace ferry::redis {
@@ -14,10 +15,7 @@ void list_source_connector::start(const api::config_map& config) {
 std::vector<api::config_map> list_source_connector::task_configs(int max_tasks) {
   auto n = std::min<std::size_t>(static_cast<std::size_t>(std::max(max_tasks, 1)), lists_.size());
   std::vector<std::string> names(n);
-  for (std::size_t i = 0; i < lists_.size(); ++i) {
-    auto& l = names[i % n];
-    l += (l.empty() ? "" : ",") + lists_[i];
-  }
+  deal_round_robin(lists_, names);
   std::vector<api::config_map> out;
   for (auto& l : names) {
     auto c = config_;

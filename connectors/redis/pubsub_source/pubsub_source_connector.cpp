@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/redis_config.hpp"
 #include "pubsub_source/pubsub_source_config.hpp"
 
 namespace ferry::redis {
@@ -18,12 +19,8 @@ std::vector<api::config_map> pubsub_source_connector::task_configs(int max_tasks
   auto n = std::min<std::size_t>(static_cast<std::size_t>(std::max(max_tasks, 1)), total);
   std::vector<std::string> channels(n);
   std::vector<std::string> patterns(n);
-  auto append = [](std::string& list, const std::string& item) {
-    list += (list.empty() ? "" : ",") + item;
-  };
-  std::size_t next = 0;
-  for (const auto& c : channels_) append(channels[next++ % n], c);
-  for (const auto& p : patterns_) append(patterns[next++ % n], p);
+  deal_round_robin(channels_, channels);
+  deal_round_robin(patterns_, patterns, channels_.size());  // the deal goes on where it stopped
   std::vector<api::config_map> out;
   for (std::size_t i = 0; i < n; ++i) {
     auto c = config_;

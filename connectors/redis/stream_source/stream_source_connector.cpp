@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/redis_config.hpp"
 #include "stream_source/stream_source_config.hpp"
 
 namespace ferry::redis {
@@ -17,19 +18,16 @@ std::vector<api::config_map> stream_source_connector::task_configs(int max_tasks
   auto wanted = static_cast<std::size_t>(std::max(max_tasks, 1));
   auto n = pattern_ ? wanted : std::min(wanted, std::max<std::size_t>(streams_.size(), 1));
   std::vector<std::string> lists(n);
-  for (std::size_t i = 0; i < streams_.size(); ++i) {
-    auto& l = lists[i % n];
-    l += (l.empty() ? "" : ",") + streams_[i];
-  }
-  std::string all;
-  for (const auto& s : streams_) all += (all.empty() ? "" : ",") + s;
+  deal_round_robin(streams_, lists);
+  std::vector<std::string> all(1);
+  deal_round_robin(streams_, all);
   std::vector<api::config_map> out;
   for (std::size_t i = 0; i < n; ++i) {
     auto c = config_;
     c["redis.stream.name"] = lists[i];
     c[k_task_index_key] = std::to_string(i);
     c[k_task_count_key] = std::to_string(n);
-    c[k_listed_streams_key] = all;
+    c[k_listed_streams_key] = all.front();
     out.push_back(std::move(c));
   }
   return out;
