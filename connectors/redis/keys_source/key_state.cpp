@@ -37,15 +37,6 @@ return {t, at, v}
   return script;
 }
 
-std::uint64_t fnv1a64(std::string_view data) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 std::string digest_hex(std::uint64_t digest) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(digest));

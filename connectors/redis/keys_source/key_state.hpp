@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/fnv1a.hpp"
 #include "ferry/api/record.hpp"
 #include "ferry/clients/redis_connection.hpp"
 
@@ -32,8 +33,7 @@ key_state decode_state(const std::string& key, clients::redis_reply_view reply);
 // The reply is -WRONGTYPE (or another reply worth one more read).
 bool is_retry_reply(clients::redis_reply_view reply);
 
-// FNV-1a, 64 bits: stable across builds and restarts, unlike std::hash.
-std::uint64_t fnv1a64(std::string_view data);
+using redis::fnv1a64;
 std::string digest_hex(std::uint64_t digest);
 std::optional<std::uint64_t> parse_digest(const json& offset);
 

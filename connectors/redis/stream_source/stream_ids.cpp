@@ -3,6 +3,7 @@
 #include <charconv>
 #include <map>
 
+#include "common/fnv1a.hpp"
 #include "ferry/clients/redis_cluster.hpp"
 
 namespace ferry::redis {
@@ -38,12 +39,7 @@ bool id_after(std::string_view a, std::string_view b) {
 }
 
 std::uint64_t stream_hash(std::string_view key) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
+  return fnv1a64(key);
 }
 
 std::vector<std::vector<std::size_t>> xread_groups(const std::vector<std::string>& keys,
