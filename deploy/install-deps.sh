@@ -11,6 +11,7 @@ packages=(
   dpkg-dev  # dpkg-shlibdeps for deploy/build-deb.sh
   clang-14 libclang-rt-14-dev
   python3 python3-confluent-kafka python3-redis
+  chromium fonts-dejavu-core python3-websocket  # tests/integration/test_ui.py drives /ui headless
 )
 
 missing=()
