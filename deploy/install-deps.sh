@@ -8,7 +8,7 @@ packages=(
   librdkafka-dev libhiredis-dev libssl-dev libmimalloc-dev
   libboost1.81-dev nlohmann-json3-dev doctest-dev
   redis-server redis-tools kcat curl procps wrk openssl
-  dpkg-dev  # dpkg-shlibdeps for deploy/build-deb.sh
+  dpkg-dev file  # cpack -G DEB: dpkg-shlibdeps, and file to find the binaries
   clang-14 libclang-rt-14-dev
   python3 python3-confluent-kafka python3-redis
   chromium fonts-dejavu-core python3-websocket  # tests/integration/test_ui.py drives /ui headless
