@@ -25,6 +25,7 @@
 #include "ferry/rest/http_server.hpp"
 #include "ferry/rest/router.hpp"
 #include "ferry/rest/tls_context.hpp"
+#include "ferry/rest/ui_routes.hpp"
 #include "ferry/storage/config_store.hpp"
 #include "ferry/storage/offset_store.hpp"
 #include "ferry/storage/status_store.hpp"
@@ -128,6 +129,7 @@ int run(const ferry::app::cli_options& cli, const sigset_t& signals,
   clients::kafka_probe kafka_probe(config->internal_config(), std::chrono::seconds(5));
   rest::add_connect_routes(router, herder, [&kafka_probe] { return kafka_probe.problem(); });
   rest::add_admin_routes(router);
+  rest::add_ui_routes(router);
   rest::add_openapi_route(router, FERRY_VERSION);
   rest::http_handler handler = [&router, &auth](const rest::http_request& r) {
     // Every endpoint but /health needs credentials when authentication is on.
