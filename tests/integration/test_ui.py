@@ -20,7 +20,6 @@ import sys
 import tempfile
 import unittest
 import urllib.parse
-import urllib.request
 import zlib
 
 import websocket  # python3-websocket (websocket-client)
@@ -85,7 +84,8 @@ class Chromium:
                 f"--user-data-dir={self.profile}", f"--window-size={WIDTH},{HEIGHT}",
                 "--no-first-run", "--no-default-browser-check", "--disable-extensions",
                 "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-dev-shm-usage", "--mute-audio", "about:blank"]
+                "--disable-sync", "--disable-dev-shm-usage", "--no-proxy-server", "--mute-audio",
+                "about:blank"]
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
         # The worker's sanitizer settings are no business of the browser's.
@@ -99,6 +99,13 @@ class Chromium:
         self.ws = None
         self.next_id = 0
         self.events = []
+        try:
+            self._connect()
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self):
         port_file = os.path.join(self.profile, "DevToolsActivePort")
 
         def port():
@@ -109,8 +116,8 @@ class Chromium:
                 lines = f.read().split("\n")
             return int(lines[0]) if len(lines) >= 2 and lines[1] else None
         self.port = wait_until(port, 30, "chromium's DevToolsActivePort file")
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=10) as r:
-            pages = [t for t in json.load(r) if t.get("type") == "page"]
+        targets = fh.http_request("127.0.0.1", self.port, "GET", "/json/list", timeout=10)
+        pages = [t for t in targets.body if t.get("type") == "page"]
         if not pages:
             raise AssertionError("chromium has no page target")
         self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=30,
