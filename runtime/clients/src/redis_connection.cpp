@@ -58,9 +58,27 @@ void redis_pipeline::begin(std::size_t argc) {
 }
 
 void redis_pipeline::arg(std::string_view a) {
-  append_header(buf_, '$', a.size());
-  buf_.append(a.data(), a.size());
-  buf_.append("\r\n", 2);
+  // A short argument (most field names and values) is framed on the stack and appended with
+  // one copy; a long one is appended in three.
+  constexpr std::size_t k_short = 64;
+  if (a.size() > k_short) {
+    append_header(buf_, '$', a.size());
+    buf_.append(a.data(), a.size());
+    buf_.append("\r\n", 2);
+    return;
+  }
+  char framed[k_short + 8];  // "$" + at most 2 digits + CRLF + argument + CRLF
+  char* p = framed;
+  *p++ = '$';
+  if (a.size() >= 10) *p++ = static_cast<char>('0' + a.size() / 10);
+  *p++ = static_cast<char>('0' + a.size() % 10);
+  *p++ = '\r';
+  *p++ = '\n';
+  std::memcpy(p, a.data(), a.size());
+  p += a.size();
+  *p++ = '\r';
+  *p++ = '\n';
+  buf_.append(framed, static_cast<std::size_t>(p - framed));
 }
 
 void redis_pipeline::add(std::initializer_list<std::string_view> args) {

@@ -349,6 +349,35 @@ json mask_default(const json& v, const json* schema) {
   throw data_error("Cannot mask value of type: " + (schema ? upper(type) : class_name(v)));
 }
 
+// mask_default() of a schemaless value, done to the value itself: a string is emptied rather
+// than replaced, so masking allocates and frees nothing. False for what it leaves to
+// mask_default() (bytes, which cannot be masked, and null, which stays null).
+bool mask_in_place(json& v) {
+  switch (v.type()) {
+    case json::value_t::boolean:
+      v = false;
+      return true;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      v = 0;
+      return true;
+    case json::value_t::number_float:
+      v = 0.0;
+      return true;
+    case json::value_t::string:
+      v.get_ref<std::string&>().clear();
+      return true;
+    case json::value_t::array:
+      v.get_ref<json::array_t&>().clear();
+      return true;
+    case json::value_t::object:
+      v.get_ref<json::object_t&>().clear();
+      return true;
+    default:
+      return false;
+  }
+}
+
 json mask_replacement(const json& v, const json* schema, const std::string& replacement) {
   std::string type = schema ? schema_type(*schema) : inferred_type(v);
   if (type == "string") return replacement;
@@ -394,7 +423,7 @@ class mask_field final : public transformation {
         auto it = v.find(f);
         if (it == v.end()) {
           v[f] = nullptr;
-        } else {
+        } else if (replacement_ || !mask_in_place(*it)) {
           *it = masked(*it, nullptr);
         }
       }

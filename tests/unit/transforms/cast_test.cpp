@@ -131,18 +131,23 @@ TEST_SUITE("transforms") {
   }
 
   TEST_CASE("MaskField$Value masks with the type's empty value, schemaless and with schema") {
-    auto chain = single(pkg + "MaskField$Value", {{"fields", "i,d,s,b,l,m,n,absent"}});
+    auto chain = single(pkg + "MaskField$Value", {{"fields", "i,u,d,s,long,b,l,m,n,absent"}});
     auto out = run(chain, schemaless(json{{"i", 5},
+                                          {"u", std::uint64_t{18446744073709551615u}},
                                           {"d", 1.5},
                                           {"s", "secret"},
+                                          {"long", "a string longer than any small-string buffer"},
                                           {"b", true},
                                           {"l", {1, 2}},
                                           {"m", {{"k", "v"}}},
                                           {"n", nullptr},
                                           {"keep", "me"}}));
     CHECK(out.value["i"] == 0);
+    CHECK(out.value["u"] == 0);
     CHECK(out.value["d"] == 0.0);
+    CHECK(out.value["d"].is_number_float());
     CHECK(out.value["s"] == "");
+    CHECK(out.value["long"] == "");
     CHECK(out.value["b"] == false);
     CHECK(out.value["l"] == json::array());
     CHECK(out.value["m"] == json::object());
