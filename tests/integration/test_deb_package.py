@@ -1,7 +1,8 @@
-"""The Debian package: deploy/build-deb.sh builds a .deb from the build dir; its control data,
-contents and conffiles are what a package needs (dpkg-deb -I / -c), the systemd units pass
-`systemd-analyze verify`, the manual pages render, and the packaged worker runs from the
-extracted tree with the packaged worker.properties (pointed at a dev broker) until SIGTERM.
+"""The Debian package: `cpack -G DEB` in the build dir (cmake/packaging.cmake) builds
+ferry_<version>_<arch>.deb; its control data, contents and conffiles are what a package needs
+(dpkg-deb -I / -c: nothing but the runtime, stripped), the systemd units pass `systemd-analyze
+verify`, the manual pages render, and the packaged worker runs from the extracted tree with the
+packaged worker.properties (pointed at a dev broker) until SIGTERM.
 
     /usr/bin/python3 tests/integration/test_deb_package.py --build-dir BUILD [-v]
 """
@@ -32,9 +33,12 @@ class DebPackageTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="ferry-deb-")
-        out = run(os.path.join(REPO, "deploy", "build-deb.sh"), os.path.abspath(BUILD_DIR),
-                  cls.tmp.name).stdout
-        cls.deb = out.strip().splitlines()[-1]
+        out = os.path.join(cls.tmp.name, "out")
+        # The build dir as CI built it (the manual pages are part of the default build).
+        made = run("cpack", "-G", "DEB", "-B", out, cwd=os.path.abspath(BUILD_DIR)).stdout
+        debs = [f for f in os.listdir(out) if f.endswith(".deb")]
+        assert len(debs) == 1, made
+        cls.deb = os.path.join(out, debs[0])
         cls.root = os.path.join(cls.tmp.name, "root")
         run("dpkg-deb", "-x", cls.deb, cls.root)
 
@@ -48,10 +52,18 @@ class DebPackageTest(unittest.TestCase):
         arch = run("dpkg", "--print-architecture").stdout.strip()
         self.assertEqual(os.path.basename(self.deb), f"ferry_{version}_{arch}.deb")
         fields = {k: run("dpkg-deb", "-f", self.deb, k).stdout.strip()
-                  for k in ("Package", "Version", "Architecture", "Depends", "Description")}
+                  for k in ("Package", "Version", "Architecture", "Depends", "Description",
+                            "Maintainer", "Section", "Priority", "Homepage", "Recommends")}
         self.assertEqual(fields["Package"], "ferry")
         self.assertEqual(fields["Version"], version)
         self.assertEqual(fields["Architecture"], arch)
+        self.assertEqual(fields["Maintainer"], "ferry maintainers <ferry@localhost>")
+        self.assertEqual((fields["Section"], fields["Priority"]), ("net", "optional"))
+        self.assertTrue(fields["Homepage"].startswith("https://"))
+        self.assertEqual(fields["Recommends"], "redis-server")
+        synopsis, _, rest = fields["Description"].partition("\n")
+        self.assertIn("Kafka Connect compatible worker", synopsis)
+        self.assertIn("ferry-worker@NAME.service", rest)
         for dep in ("libc6", "librdkafka1", "libhiredis", "libssl3", "libstdc++6", "adduser"):
             self.assertIn(dep, fields["Depends"])
         info = run("dpkg-deb", "-I", self.deb).stdout
@@ -75,6 +87,21 @@ class DebPackageTest(unittest.TestCase):
         for path, mode in expected.items():
             self.assertEqual(entries.get(path), mode, path)
         self.assertTrue(all(" root/root " in line for line in listing.splitlines()))
+        # The runtime only: no plug-in headers or CMake package (cmake --install), no tests, no
+        # static libraries, no build paths; the binaries stripped.
+        files = [p for p in entries if not p.endswith("/")]
+        for path in files:
+            self.assertTrue(path.startswith(("./usr/bin/", "./usr/share/", "./lib/systemd/system/",
+                                             "./etc/ferry/")), path)
+            self.assertFalse(path.endswith((".a", ".hpp", ".h", ".cmake")), path)
+            self.assertNotIn("test", os.path.basename(path), path)
+        self.assertEqual(sorted(p for p in files if p.startswith("./usr/bin/")),
+                         ["./usr/bin/ferry-kafka-dev", "./usr/bin/ferry-worker"])
+        self.assertFalse(any(os.path.abspath(BUILD_DIR) in line or REPO in line
+                             for line in listing.splitlines()))
+        for program in ("ferry-worker", "ferry-kafka-dev"):
+            kind = run("file", "-b", os.path.join(self.root, "usr/bin", program)).stdout
+            self.assertIn(", stripped", kind, program)
         conffiles = run("sh", "-c", f"dpkg-deb --ctrl-tarfile {self.deb} | tar -xO ./conffiles")
         self.assertEqual(conffiles.stdout.split(), ["/etc/ferry/worker.properties"])
         # Every library the packaged worker needs is found.
