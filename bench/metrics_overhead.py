@@ -1,12 +1,15 @@
 """What scraping GET /metrics costs a sink: the same STRING sink run (N records, 16 partitions by default,
-1 task) with and without a scraper that GETs /metrics every 100 ms, alternating, in one worker;
-reports the worker's CPU seconds per million records and the wall time of each run, and the
-median ratio scraped / not scraped.
+1 task) with and without a scraper that GETs /metrics every --interval seconds (0.1 by default),
+alternating, in one worker; reports the worker's CPU seconds per million records and the wall
+time of each run, and the median ratio scraped / not scraped. Then the worker's CPU per scrape
+alone: --scrapes GETs of /metrics over one keep-alive connection while the sink task is idle.
 
-    /usr/bin/python3 bench/metrics_overhead.py [--records 300000] [--runs 3] [--build-dir build]
+    /usr/bin/python3 bench/metrics_overhead.py [--records 300000] [--runs 3] [--interval 0.1]
+                                               [--scrapes 2000] [--build-dir build]
 """
 
 import argparse
+import http.client
 import os
 import statistics
 import sys
@@ -37,7 +40,7 @@ def produce(bootstrap, n):
     p.flush(60)
 
 
-def one_run(worker, redis, n, name, scrape):
+def one_run(worker, redis, n, name, scrape, interval):
     redis.reset()
     stop = threading.Event()
     scrapes = [0]
@@ -47,7 +50,7 @@ def one_run(worker, redis, n, name, scrape):
             status, _ = worker.request("GET", "/metrics", timeout=5)
             assert status == 200
             scrapes[0] += 1
-            stop.wait(0.1)
+            stop.wait(interval)
     t = threading.Thread(target=scraper) if scrape else None
     cpu0, t0 = procs.cpu_seconds(worker.pid), time.monotonic()
     if t:
@@ -65,11 +68,46 @@ def one_run(worker, redis, n, name, scrape):
     return cpu / n * 1e6, wall, scrapes[0]
 
 
+def cpu_per_scrape(worker, redis, n, name, scrapes):
+    """The worker's CPU seconds per GET /metrics, with one sink task running idle (its records
+    written), measured over `scrapes` requests on one keep-alive connection."""
+    redis.reset()
+    worker.create_connector(name, {
+        "connector.class": "com.redis.kafka.connect.RedisSinkConnector", "tasks.max": "1",
+        "topics": TOPIC, "redis.uri": redis.uri, "redis.type": "STRING",
+        "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+    procs.wait_until(lambda: redis.command_calls("set") >= n, 300, f"{n} SETs")
+    conn = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=10)
+    size = 0
+
+    def get():
+        conn.request("GET", "/metrics")
+        r = conn.getresponse()
+        body = r.read()
+        assert r.status == 200, r.status
+        return len(body)
+    for _ in range(50):  # warm up
+        get()
+    idle0, t0 = procs.cpu_seconds(worker.pid), time.monotonic()
+    time.sleep(1.0)  # the idle worker's own CPU (heartbeats, polls), subtracted below
+    idle = (procs.cpu_seconds(worker.pid) - idle0) / (time.monotonic() - t0)
+    cpu0, t0 = procs.cpu_seconds(worker.pid), time.monotonic()
+    for _ in range(scrapes):
+        size = get()
+    wall = time.monotonic() - t0
+    cpu = procs.cpu_seconds(worker.pid) - cpu0 - idle * wall
+    conn.close()
+    worker.delete_connector(name)
+    return cpu / scrapes, size
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=300_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--partitions", type=int, default=16)
+    ap.add_argument("--interval", type=float, default=0.1)
+    ap.add_argument("--scrapes", type=int, default=2000)
     ap.add_argument("--build-dir", default=os.path.join(os.path.dirname(__file__), "..", "build"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ferry-metrics-overhead-") as tmp:
@@ -84,7 +122,8 @@ def main():
             results = {True: [], False: []}
             for i in range(args.runs * 2):
                 scrape = (i % 2 == 0) == (i // 2 % 2 == 0)  # on/off, off/on, on/off ...
-                cpu, wall, scrapes = one_run(worker, redis, args.records, f"s{i}", scrape)
+                cpu, wall, scrapes = one_run(worker, redis, args.records, f"s{i}", scrape,
+                                             args.interval)
                 results[scrape].append((cpu, wall))
                 print(f"run {i}: scrape={'on ' if scrape else 'off'} CPU {cpu:.3f} s/M records, "
                       f"wall {wall:.2f} s, {scrapes} scrapes", flush=True)
@@ -92,6 +131,9 @@ def main():
             off = statistics.median(c for c, _ in results[False])
             print(f"median CPU s/M records: scraped {on:.3f}, not scraped {off:.3f}, "
                   f"ratio {on / off:.3f}")
+            per_scrape, size = cpu_per_scrape(worker, redis, args.records, "scrapes", args.scrapes)
+            print(f"CPU per scrape ({size} bytes of metrics, {args.scrapes} scrapes): "
+                  f"{per_scrape * 1e3:.3f} ms")
             worker.stop()
         finally:
             procs.kill_all()

@@ -52,6 +52,11 @@ void set_thread_metrics_scope(const std::string& connector, const std::string& t
 
 std::vector<std::shared_ptr<const metrics_scope>> metrics_scopes() {
   std::lock_guard lock(g_scopes_mutex);
+  // A task's scope ends with the task: once no thread and no connection holds it, it is
+  // dropped, so a deleted connector's series leave /metrics (as Kafka Connect removes a stopped
+  // task's metrics) and connectors that come and go do not grow the list.
+  std::erase_if(g_scopes,
+                [](const auto& s) { return !s->connector.empty() && s.use_count() == 1; });
   return {g_scopes.begin(), g_scopes.end()};
 }
 

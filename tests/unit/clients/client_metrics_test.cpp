@@ -23,22 +23,28 @@ std::shared_ptr<const clients::metrics_scope> scope_of(const std::string& connec
 }  // namespace
 
 TEST_CASE("client metrics: a connection counts in the scope of the thread that created it") {
-  std::thread([] {
+  std::unique_ptr<clients::redis_connection> connection;
+  std::thread([&] {
     clients::set_thread_metrics_scope("unit-conn", "7");
     clients::redis_endpoint ep;
     ep.port = 1;  // nothing listens: connect is refused
     ep.timeout = std::chrono::milliseconds(500);
-    auto connection = std::make_unique<clients::redis_connection>(ep);
+    connection = std::make_unique<clients::redis_connection>(ep);
     // Used from another thread (as the cluster client does): still counted for unit-conn/7.
     std::thread([&] {
       CHECK_THROWS_AS(connection->command({"PING"}), clients::redis_io_error);
     }).join();
   }).join();
-  auto s = scope_of("unit-conn", "7");
-  REQUIRE(s);
-  CHECK(s->redis.io_errors.load() == 1);
-  CHECK(s->redis.connects.load() == 0);
-  CHECK(s->redis.commands.load() == 0);  // counted only once connected
+  {
+    auto s = scope_of("unit-conn", "7");
+    REQUIRE(s);  // the task's thread ended, its connection still counts there
+    CHECK(s->redis.io_errors.load() == 1);
+    CHECK(s->redis.connects.load() == 0);
+    CHECK(s->redis.commands.load() == 0);  // counted only once connected
+  }
+  // Neither the thread nor a connection holds the scope any more: it leaves the list.
+  connection.reset();
+  CHECK_FALSE(scope_of("unit-conn", "7"));
 }
 
 TEST_CASE("client metrics: histograms count per bucket, sum and count") {

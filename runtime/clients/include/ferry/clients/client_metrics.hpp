@@ -80,7 +80,8 @@ struct metrics_scope {
 std::shared_ptr<metrics_scope> thread_metrics_scope();
 // Sets the scope of the current thread (found or created by its labels).
 void set_thread_metrics_scope(const std::string& connector, const std::string& task);
-// Every scope so far, in creation order.
+// Every scope in use (held by a thread or a connection), in creation order; the worker's own
+// scope always.
 std::vector<std::shared_ptr<const metrics_scope>> metrics_scopes();
 
 // librdkafka statistics: make_kafka_conf() registers a callback when statistics.interval.ms is
