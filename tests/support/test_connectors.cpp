@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <thread>
+#include <tuple>
 
 #include "ferry/api/errors.hpp"
 #include "ferry/core/log.hpp"
+#include "ferry/transforms/transformation.hpp"
 
 namespace ferry::test {
 
@@ -110,9 +113,58 @@ class file_sink_task final : public api::sink_task {
   std::ofstream out_;
 };
 
+// ferry.test.FlakyTransform throws api::retriable_error the first `failures` times it sees a
+// record whose Kafka offset is a multiple of `every` (per topic, partition and offset; a source
+// record counts by its value), then passes it unchanged: errors.retry.* tests.
+class flaky_transform final : public transforms::transformation {
+ public:
+  explicit flaky_transform(const transforms::plugin_config& c)
+      : failures_(c.values().get_long("failures")), every_(c.values().get_long("every")) {
+    if (every_ < 1) c.fail("every", std::to_string(every_), "must be at least 1");
+  }
+  bool apply(transforms::connect_record& r) override {
+    const auto offset = r.kafka_offset.value_or(0);
+    if (offset % every_ != 0) return true;
+    auto& seen = seen_[{r.topic, r.partition.value_or(-1),
+                        r.kafka_offset ? std::to_string(offset) : r.value.dump()}];
+    if (seen < failures_) {
+      ++seen;
+      throw api::retriable_error("flaky transform: attempt " + std::to_string(seen) + " of " +
+                                 std::to_string(failures_) + " failing on purpose at offset " +
+                                 std::to_string(offset));
+    }
+    return true;
+  }
+
+ private:
+  std::int64_t failures_;
+  std::int64_t every_;
+  std::map<std::tuple<std::string, std::int32_t, std::string>, std::int64_t> seen_;
+};
+
+void register_test_transforms() {
+  transforms::plugin_info info;
+  info.class_name = "ferry.test.FlakyTransform";
+  info.kind = transforms::plugin_kind::transformation;
+  info.doc = "Fails each chosen record with a retriable error a number of times (tests only).";
+  info.config.define({.name = "failures",
+                      .type = api::config_type::long_,
+                      .default_value = "2",
+                      .doc = "Retriable failures per record before it passes."});
+  info.config.define({.name = "every",
+                      .type = api::config_type::long_,
+                      .default_value = "1",
+                      .doc = "Only records whose offset is a multiple of this fail."});
+  info.make_transformation = [](const transforms::plugin_config& c) {
+    return std::make_unique<flaky_transform>(c);
+  };
+  transforms::register_plugin(std::move(info));
+}
+
 }  // namespace
 
 void register_test_connectors(api::plugin_registry& registry) {
+  register_test_transforms();
   registry.add({.class_name = "ferry.test.FileSinkConnector",
                 .aliases = {},
                 .type = api::connector_type::sink,

@@ -1,5 +1,9 @@
 #include "ferry/core/error_handling.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <thread>
+
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/topic_admin.hpp"
 #include "ferry/core/connector_config.hpp"
@@ -41,7 +45,30 @@ void add_header(rd_kafka_headers_t* h, const char* name, const std::string& valu
   rd_kafka_header_add(h, name, -1, value.data(), static_cast<ssize_t>(value.size()));
 }
 
+// splitmix64: enough to spread the retry waits of several tasks apart.
+std::uint64_t next_random(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
+
+std::chrono::milliseconds retry_delay(int retry, std::chrono::milliseconds delay_max,
+                                      std::chrono::milliseconds until_deadline,
+                                      std::uint64_t random) {
+  using std::chrono::milliseconds;
+  // 300 ms << (retry - 1), without overflowing: past 2^20 times the minimum it is over any cap.
+  const int shift = std::clamp(retry - 1, 0, 20);
+  auto delay = milliseconds(k_retry_delay_min.count() << shift);
+  if (delay > delay_max) {
+    delay = delay_max.count() > 0 ? milliseconds(static_cast<std::int64_t>(
+                                        random % static_cast<std::uint64_t>(delay_max.count())))
+                                  : milliseconds(0);
+  }
+  return std::clamp(delay, milliseconds(0), std::max(until_deadline, milliseconds(0)));
+}
 
 const char* stage_name(error_stage s) {
   switch (s) {
@@ -65,16 +92,18 @@ void error_policy::define_keys(api::config_def& def, bool sink) {
               .type = api::config_type::long_,
               .default_value = "0",
               .importance = api::importance_level::medium,
-              .doc =
-                  "How long (ms) a failed operation is retried; -1 is forever. ferry's conversion "
-                  "stages raise no retriable errors, so there is nothing to retry yet.",
+              .doc = "How long (ms) an operation of a conversion or transformation stage that "
+                     "failed with a retriable error is retried, with exponential backoff from "
+                     "300 ms; 0 is no retry, -1 is forever. Then the error goes to "
+                     "errors.tolerance. Other errors are never retried.",
               .group = errors,
               .validate = api::at_least(-1)});
   def.define({.name = "errors.retry.delay.max.ms",
               .type = api::config_type::long_,
               .default_value = "60000",
               .importance = api::importance_level::medium,
-              .doc = "Longest wait between retries.",
+              .doc = "Longest wait between retries: a longer backoff becomes a random wait below "
+                     "this.",
               .group = errors,
               .validate = api::at_least(1)});
   def.define({.name = "errors.tolerance",
@@ -149,7 +178,14 @@ error_handler::error_handler(error_policy policy, std::string connector, int tas
       task_(task),
       producer_config_(std::move(producer_config)),
       admin_(std::move(admin)),
-      counters_(counters) {}
+      counters_(counters),
+      wait_([](std::chrono::milliseconds d) {
+        std::this_thread::sleep_for(d);
+        return true;
+      }),
+      random_state_(
+          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+          reinterpret_cast<std::uintptr_t>(this)) {}
 
 error_handler::~error_handler() {
   if (dlq_) rd_kafka_flush(dlq_.get(), 5000);
@@ -163,7 +199,7 @@ void error_handler::handle(error_stage stage, std::string_view cls, const errant
     throw api::connect_error("Tolerance exceeded in error handler: stage " +
                              std::string(stage_name(stage)) + " with class '" + std::string(cls) +
                              "' failed on the " + what + " " + describe(record, false) + ": " +
-                             error.what());
+                             exception_class(error) + ": " + error.what());
   }
   if (policy_.log) {
     log::error(k_log, "Error encountered in task ", connector_, "-", task_, ". Executing stage '",
@@ -173,6 +209,33 @@ void error_handler::handle(error_stage stage, std::string_view cls, const errant
   }
   if (!policy_.dlq_topic.empty()) send_to_dead_letter_queue(stage, cls, record, error);
   counters_.records_skipped.fetch_add(1, std::memory_order_relaxed);
+}
+
+void error_handler::backoff(error_stage stage, std::chrono::steady_clock::time_point start,
+                            int retry, const api::retriable_error& error) {
+  using std::chrono::milliseconds;
+  const bool forever = policy_.retry_timeout.count() < 0;
+  const auto until_deadline =
+      forever ? milliseconds::max()
+              : std::chrono::duration_cast<milliseconds>(start + policy_.retry_timeout -
+                                                         std::chrono::steady_clock::now());
+  if (until_deadline.count() <= 0) {
+    log::debug(k_log, "Task ", connector_, "-", task_, ": stage ", stage_name(stage),
+               " still fails after ", retry - 1,
+               " retries within errors.retry.timeout=", policy_.retry_timeout.count(),
+               " ms: ", error.what());
+    throw;  // the retriable error being handled, for errors.tolerance
+  }
+  auto delay =
+      retry_delay(retry, policy_.retry_delay_max, until_deadline, next_random(random_state_));
+  log::debug(k_log, "Task ", connector_, "-", task_, ": stage ", stage_name(stage),
+             " failed with a retriable error, retry ", retry, " in ", delay.count(),
+             " ms: ", error.what());
+  if (!wait_(delay)) {
+    throw retry_interrupted("The task stopped while stage " + std::string(stage_name(stage)) +
+                            " was being retried: " + error.what());
+  }
+  counters_.retries.fetch_add(1, std::memory_order_relaxed);
 }
 
 void error_handler::send_to_dead_letter_queue(error_stage stage, std::string_view cls,

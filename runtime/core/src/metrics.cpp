@@ -311,6 +311,9 @@ std::string render_prometheus(const metrics_registry& registry, storage::status_
   const std::string err = "kafka_connect_task_error_";
   per_task(kind::any, err + "total_record_errors", "counter", "Records that failed in a stage.",
            [&](const task_metrics& t) { return load(t.record_errors); });
+  per_task(kind::any, err + "total_retries", "counter",
+           "Operations retried after a retriable error (errors.retry.timeout).",
+           [&](const task_metrics& t) { return load(t.retries); });
   per_task(kind::any, err + "total_records_skipped", "counter",
            "Records skipped under errors.tolerance=all.",
            [&](const task_metrics& t) { return load(t.records_skipped); });

@@ -1,6 +1,8 @@
 #include "ferry/core/sink_task_runner.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include "ferry/api/errors.hpp"
 #include "ferry/clients/kafka_client.hpp"
@@ -250,6 +252,10 @@ void sink_task_runner::consume(api::sink_task& task) {
   errors_ = std::make_unique<error_handler>(error_policy::from(connector_config_), connector_,
                                             task_, env_.worker->producer_config(),
                                             env_.worker->admin_config(), metrics());
+  errors_->set_wait([this](std::chrono::milliseconds d) {
+    pause_for(d);  // returns early when the task is asked to stop
+    return !stop_requested();
+  });
   auto chain = transforms::transform_chain::from_config(connector_config_);
   const std::string chain_name = describe_chain(chain);
 
@@ -317,15 +323,22 @@ void sink_task_runner::consume(api::sink_task& task) {
         bool has_headers = rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR;
         auto stage = error_stage::key_converter;
         try {
-          auto k =
-              key_converter->to_connect(r.topic, static_cast<const char*>(msg->key), msg->key_len);
+          auto k = errors_->run_with_retry(stage, [&] {
+            return key_converter->to_connect(r.topic, static_cast<const char*>(msg->key),
+                                             msg->key_len);
+          });
           r.key = std::move(k.value);
           r.key_schema = std::move(k.schema);
           stage = error_stage::value_converter;
-          auto v = value_converter->to_connect(r.topic, static_cast<const char*>(msg->payload),
+          auto v = errors_->run_with_retry(stage, [&] {
+            return value_converter->to_connect(r.topic, static_cast<const char*>(msg->payload),
                                                msg->len);
+          });
           r.value = std::move(v.value);
           r.value_schema = std::move(v.schema);
+        } catch (const retry_interrupted& e) {
+          log::info(k_log, e.what(), "; the record is read again when the task runs again");
+          break;  // stopping: neither written nor skipped, its offset is not committed
         } catch (const std::exception& e) {
           skip_errant(stage, converter_class(stage == error_stage::key_converter), msg.get(),
                       has_headers ? hdrs : nullptr, r.timestamp_ms, e);
@@ -344,8 +357,18 @@ void sink_task_runner::consume(api::sink_task& task) {
         if (!chain.empty()) {
           auto c = transforms::take_record(r);
           bool keep = false;
+          // A retry starts from the record as it was: the chain changes it in place.
+          std::optional<transforms::connect_record> original;
+          if (errors_->retries()) original = c;
           try {
-            keep = chain.apply_in_place(c);
+            bool first = true;
+            keep = errors_->run_with_retry(error_stage::transformation, [&] {
+              if (!std::exchange(first, false)) c = *original;
+              return chain.apply_in_place(c);
+            });
+          } catch (const retry_interrupted& e) {
+            log::info(k_log, e.what(), "; the record is read again when the task runs again");
+            break;
           } catch (const std::exception& e) {
             skip_errant(error_stage::transformation, chain_name, msg.get(),
                         has_headers ? hdrs : nullptr, r.timestamp_ms, e);

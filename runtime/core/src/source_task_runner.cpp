@@ -3,7 +3,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
+#include <utility>
 
 #include "dev_broker_topics.hpp"
 #include "ferry/api/errors.hpp"
@@ -236,6 +238,16 @@ void source_task_runner::run() {
   auto policy = error_policy::from(connector_config_);
   policy.dlq_topic.clear();  // a sink-only setting, as in Kafka Connect
   error_handler errors(std::move(policy), connector_, task_, {}, {}, metrics());
+  errors.set_wait([&](std::chrono::milliseconds d) {
+    // Deliveries go on while a record waits for its retry; a stop request ends the wait.
+    const auto until = clock::now() + d;
+    while (!stop_requested()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+      if (left.count() <= 0) return true;
+      rd_kafka_poll(producer.get(), static_cast<int>(std::min<std::int64_t>(left.count(), 100)));
+    }
+    return false;
+  });
   auto chain = transforms::transform_chain::from_config(connector_config_);
   const std::string chain_name = describe_chain(chain);
   delivery.submitted = &submitted;
@@ -389,8 +401,18 @@ void source_task_runner::run() {
         if (!chain.empty()) {
           auto c = transforms::take_record(r);
           bool keep = false;
+          // A retry starts from the record as it was: the chain changes it in place.
+          std::optional<transforms::connect_record> original;
+          if (errors.retries()) original = c;
           try {
-            keep = chain.apply_in_place(c);
+            bool first = true;
+            keep = errors.run_with_retry(error_stage::transformation, [&] {
+              if (!std::exchange(first, false)) c = *original;
+              return chain.apply_in_place(c);
+            });
+          } catch (const retry_interrupted& e) {
+            log::info(k_log, e.what(), "; the record is polled again when the task runs again");
+            break;  // stopping: never produced nor acked, so its offset is not committed
           } catch (const std::exception& e) {
             errors.handle(error_stage::transformation, chain_name,
                           {.topic = c.topic, .partition = c.partition.value_or(-1)}, e);
@@ -404,9 +426,16 @@ void source_task_runner::run() {
         std::optional<std::string> key, value;
         auto stage = error_stage::key_converter;
         try {
-          key = key_converter->from_connect(r.topic, r.key, r.key_schema.get());
+          key = errors.run_with_retry(stage, [&] {
+            return key_converter->from_connect(r.topic, r.key, r.key_schema.get());
+          });
           stage = error_stage::value_converter;
-          value = value_converter->from_connect(r.topic, r.value, r.value_schema.get());
+          value = errors.run_with_retry(stage, [&] {
+            return value_converter->from_connect(r.topic, r.value, r.value_schema.get());
+          });
+        } catch (const retry_interrupted& e) {
+          log::info(k_log, e.what(), "; the record is polled again when the task runs again");
+          break;
         } catch (const std::exception& e) {
           errors.handle(stage, converter_class(stage == error_stage::key_converter),
                         {.topic = r.topic, .partition = r.partition.value_or(-1)}, e);

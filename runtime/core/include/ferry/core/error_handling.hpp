@@ -6,11 +6,14 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "ferry/api/config_def.hpp"
+#include "ferry/api/errors.hpp"
 #include "ferry/clients/kafka_client.hpp"
 #include "ferry/core/metrics.hpp"
 
@@ -43,6 +46,23 @@ struct error_policy {
   static void define_keys(api::config_def& def, bool sink);
 };
 
+// Kafka Connect's retry schedule (RetryWithToleranceOperator): the wait before the n-th retry
+// (n >= 1) is 300 ms << (n - 1); once that exceeds errors.retry.delay.max.ms it is a random wait
+// below that maximum (`random` picks it: random % max); never past the deadline, `until_deadline`
+// from now (milliseconds::max() when errors.retry.timeout=-1).
+inline constexpr std::chrono::milliseconds k_retry_delay_min{300};
+std::chrono::milliseconds retry_delay(int retry, std::chrono::milliseconds delay_max,
+                                      std::chrono::milliseconds until_deadline,
+                                      std::uint64_t random);
+
+// Thrown by error_handler::run_with_retry when the task stops while an operation waits for its
+// next attempt: the record is neither written nor skipped, and its offset is not committed, so it
+// is processed again when the task runs again.
+class retry_interrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // How a failed record looked in Kafka: the consumed message of a sink, or what a source was
 // about to produce (offset -1). Views; valid during handle().
 struct errant_record {
@@ -71,6 +91,33 @@ class error_handler {
 
   const error_policy& policy() const { return policy_; }
 
+  // Sleeps up to the given time; returns false when the task is stopping (then no retry
+  // follows). The runners wait on their stop condition; the default just sleeps.
+  using wait_function = std::function<bool(std::chrono::milliseconds)>;
+  void set_wait(wait_function wait) { wait_ = std::move(wait); }
+
+  // Whether errors.retry.timeout allows any retry (it is not 0).
+  bool retries() const { return policy_.retry_timeout.count() != 0; }
+
+  // Runs one stage's operation, fn(), for one record, as Kafka Connect's RetryWithToleranceOperator
+  // does: when fn throws api::retriable_error it is called again after retry_delay(), until
+  // errors.retry.timeout has passed since the first attempt; then that error is rethrown, for the
+  // caller to hand to handle(). Other exceptions pass through at once, unretried. Throws
+  // retry_interrupted when the task stops during a wait. fn must be callable again after a
+  // failure (start from the record as it was).
+  template <typename Fn>
+  decltype(auto) run_with_retry(error_stage stage, Fn&& fn) {
+    if (!retries()) return fn();
+    const auto start = std::chrono::steady_clock::now();
+    for (int retry = 1;; ++retry) {
+      try {
+        return fn();
+      } catch (const api::retriable_error& e) {
+        backoff(stage, start, retry, e);  // rethrows when no retry is left
+      }
+    }
+  }
+
   // A record failed at `stage` in `cls` (the converter's or transform's class). With
   // errors.tolerance=none this throws api::connect_error ("Tolerance exceeded in error
   // handler"), which fails the task. With all it logs the failure (errors.log.enable), sends the
@@ -88,6 +135,10 @@ class error_handler {
   void send_to_dead_letter_queue(error_stage stage, std::string_view cls,
                                  const errant_record& record, const std::exception& error);
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
+  // Called in run_with_retry's catch block: waits before retry number `retry`, or rethrows the
+  // error being handled when the deadline has passed.
+  void backoff(error_stage stage, std::chrono::steady_clock::time_point start, int retry,
+               const api::retriable_error& error);
 
   error_policy policy_;
   std::string connector_;
@@ -97,6 +148,8 @@ class error_handler {
   clients::kafka_handle dlq_;  // created at the first dead letter
   std::string dlq_error_;      // first refusal, reported by flush()
   task_metrics& counters_;
+  wait_function wait_;
+  std::uint64_t random_state_;  // for the retry jitter
 };
 
 }  // namespace ferry::core

@@ -39,6 +39,7 @@ struct task_metrics {
   std::atomic<std::uint64_t> records_skipped{0};
   std::atomic<std::uint64_t> dlq_produce_requests{0};
   std::atomic<std::uint64_t> dlq_produce_failures{0};
+  std::atomic<std::uint64_t> retries{0};  // operations retried (errors.retry.timeout)
 
   // Sink consumer lag per partition (high watermark − position), refreshed by the task about
   // once per offset flush interval, not per record.

@@ -1,0 +1,143 @@
+"""errors.retry.timeout / errors.retry.delay.max.ms: an operation of the transformation stage that
+throws a retriable error is retried with backoff (Kafka Connect's RetryWithToleranceOperator)
+until it succeeds or the timeout passes; then errors.tolerance decides (none: the task FAILS with
+a trace; all: the record is skipped and dead-lettered). The test worker's
+ferry.test.FlakyTransform fails chosen records a number of times. Real redis-server,
+ferry-kafka-dev and ferry-worker-test; the dead letter queue is read with kcat.
+
+    /usr/bin/python3 tests/integration/test_error_retries.py --build-dir BUILD [-v] [-k name]
+"""
+
+import json
+import os
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import ferry_harness as fh  # noqa: E402
+from ferry_harness import wait_until  # noqa: E402
+
+BUILD_DIR = None
+N = 40
+EVERY = 10  # offsets 0, 10, 20, 30 are flaky
+
+
+def retries_metric(worker, connector):
+    status, text, _ = worker.get("/metrics")
+    assert status == 200, text
+    total = 0
+    for line in text.splitlines():
+        m = re.match(r'kafka_connect_task_error_total_retries\{([^}]*)\} (\S+)', line)
+        if m and f'connector="{connector}"' in m.group(1):
+            total += float(m.group(2))
+    return total
+
+
+class ErrorRetryTest(fh.StackTest):
+    WORKER_KW = {"program": "ferry-worker-test"}
+
+    def produce(self, topic):
+        fh.kcat_produce(self.kafka.bootstrap, topic,
+                        [(f"k{i}", json.dumps({"n": i})) for i in range(N)], partition=0)
+
+    def sink(self, topic, failures, **extra):
+        return fh.sink_config(self.redis, topic, "STRING", redis_keyspace="s",
+                              key_converter="org.apache.kafka.connect.storage.StringConverter",
+                              value_converter="org.apache.kafka.connect.json.JsonConverter",
+                              value_converter_schemas_enable="false",
+                              transforms="flaky", transforms_flaky_type="ferry.test.FlakyTransform",
+                              transforms_flaky_failures=str(failures),
+                              transforms_flaky_every=str(EVERY), **extra)
+
+    def test_retries_until_the_transformation_succeeds(self):
+        self.produce("in-retry")
+        began = time.monotonic()
+        # Each flaky record fails twice: waits of 300 ms and 600 ms (Kafka's schedule).
+        self.worker.create_connector("retrying", self.sink(
+            "in-retry", 2, errors_retry_timeout="30000", errors_tolerance="all",
+            errors_deadletterqueue_topic_name="dlq-retry",
+            errors_deadletterqueue_topic_replication_factor="1"))
+        wait_until(lambda: int(self.redis.cli("DBSIZE")) == N, 60, f"{N} keys in Redis")
+        took = time.monotonic() - began
+        for i in range(0, N, EVERY):
+            self.assertEqual(json.loads(self.redis.cli("GET", f"s:k{i}")), {"n": i})
+        self.assertEqual(retries_metric(self.worker, "retrying"), 2 * (N // EVERY))
+        # Four records waited 0.9 s each, one after the other.
+        self.assertGreater(took, 3.6)
+        self.worker.wait_running("retrying")
+        self.assertEqual(fh.kafka_message_count(self.kafka.bootstrap, "dlq-retry"), 0)
+
+    def test_delay_max_caps_each_wait(self):
+        self.produce("in-capped")
+        began = time.monotonic()
+        # Five failures each: uncapped that is 300+600+1200+2400+4800 ms per record; with
+        # errors.retry.delay.max.ms=50 every wait is a random one below 50 ms.
+        self.worker.create_connector("capped", self.sink(
+            "in-capped", 5, errors_retry_timeout="-1", errors_retry_delay_max_ms="50"))
+        wait_until(lambda: int(self.redis.cli("DBSIZE")) == N, 30, f"{N} keys in Redis")
+        self.assertLess(time.monotonic() - began, 15)
+        self.assertEqual(retries_metric(self.worker, "capped"), 5 * (N // EVERY))
+
+    def test_no_retry_with_tolerance_all_dead_letters_the_flaky_records(self):
+        self.produce("in-noretry")
+        self.worker.create_connector("noretry", self.sink(
+            "in-noretry", 1, errors_retry_timeout="0", errors_tolerance="all",
+            errors_deadletterqueue_topic_name="dlq-noretry",
+            errors_deadletterqueue_topic_replication_factor="1",
+            errors_deadletterqueue_context_headers_enable="true"))
+        flaky = N // EVERY
+        wait_until(lambda: int(self.redis.cli("DBSIZE")) == N - flaky, 60,
+                   f"{N - flaky} keys in Redis")
+        wait_until(lambda: fh.kafka_message_count(self.kafka.bootstrap, "dlq-noretry") >= flaky,
+                   60, "the flaky records in the dead letter queue")
+        dead = fh.kcat_consume_json(self.kafka.bootstrap, "dlq-noretry")
+        self.assertEqual(sorted(d["key"] for d in dead),
+                         sorted(f"k{i}" for i in range(0, N, EVERY)))
+        for d in dead:
+            h = d.get("headers") or []
+            headers = dict(zip(h[0::2], h[1::2]))
+            self.assertEqual(headers["__connect.errors.stage"], "TRANSFORMATION")
+            self.assertEqual(headers["__connect.errors.exception.class.name"],
+                             "org.apache.kafka.connect.errors.RetriableException")
+        for i in range(0, N, EVERY):
+            self.assertEqual(self.redis.cli("EXISTS", f"s:k{i}"), "0")
+        self.assertEqual(self.redis.cli("EXISTS", "s:k1"), "1")
+        self.assertEqual(retries_metric(self.worker, "noretry"), 0)
+
+    def test_tolerance_none_fails_the_task_once_the_timeout_passed(self):
+        self.produce("in-strict")
+        began = time.monotonic()
+        self.worker.create_connector("strict", self.sink(
+            "in-strict", 1000000, errors_retry_timeout="1500"))
+
+        def failed():
+            tasks = self.worker.status("strict").get("tasks") or []
+            return tasks and tasks[0]["state"] == "FAILED" and tasks[0]
+        task = wait_until(failed, 60, "task FAILED")
+        self.assertGreater(time.monotonic() - began, 1.5)  # it retried for the whole timeout
+        self.assertIn("Tolerance exceeded in error handler", task["trace"])
+        self.assertIn("TRANSFORMATION", task["trace"])
+        self.assertIn("org.apache.kafka.connect.errors.RetriableException", task["trace"])
+        self.assertIn("flaky transform", task["trace"])
+        self.assertIn("offset=0", task["trace"])
+        self.assertEqual(int(self.redis.cli("DBSIZE")), 0)
+
+    def test_a_stop_ends_a_retry_wait(self):
+        self.produce("in-stop")
+        self.worker.create_connector("forever", self.sink(
+            "in-stop", 1000000, errors_retry_timeout="-1", errors_retry_delay_max_ms="60000"))
+        wait_until(lambda: retries_metric(self.worker, "forever") >= 3, 30, "three retries")
+        # The next wait is 2.4 s or longer; a stop ends it at once.
+        began = time.monotonic()
+        code, _ = self.worker.terminate(timeout=30)
+        self.assertEqual(code, 0)
+        self.assertLess(time.monotonic() - began, 2.0)
+        self.assertIn("was being retried", self.worker.log_text())
+        self.assertEqual(int(self.redis.cli("DBSIZE")), 0)
+
+
+if __name__ == "__main__":
+    BUILD_DIR, argv = fh.parse_args()
+    unittest.main(argv=argv)
