@@ -28,7 +28,12 @@ TEST_CASE("the status page loads nothing from elsewhere and builds no markup fro
   CHECK(page.find("http://") == std::string::npos);
   CHECK(page.find("https://") == std::string::npos);
   CHECK_FALSE(std::regex_search(page, std::regex(R"((src|href|action)\s*=)", std::regex::icase)));
-  CHECK_FALSE(std::regex_search(page, std::regex(R"(url\s*\(|@import)", std::regex::icase)));
+  const auto style_begin = page.find("<style>");
+  const auto style_end = page.find("</style>");
+  REQUIRE(style_begin < style_end);
+  const auto css = page.substr(style_begin, style_end - style_begin);
+  CHECK_FALSE(std::regex_search(css, std::regex(R"(url\s*\(|@import)", std::regex::icase)));
+  CHECK(page.find("<style>", style_end) == std::string::npos);  // the only style sheet
   CHECK_FALSE(std::regex_search(page, std::regex(R"((fetch|URL)\(\s*["'`]//)")));
   // Connector names are user input: text goes in through textContent / text nodes only.
   CHECK(page.find("innerHTML") == std::string::npos);
