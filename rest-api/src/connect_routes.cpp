@@ -80,16 +80,17 @@ int parse_task_id(const std::string& s) {
 }
 
 // Status traces and validation errors quote settings they failed on, e.g. a Redis URI: the
-// password of any `scheme://user:password@` in them is hidden (config reads still return the
-// config as written, as Kafka Connect's do).
+// registered secrets (log::hide_secrets: connector passwords, the worker's own) and the password
+// of any `scheme://user:password@` in them are hidden (config reads still return the config as
+// written, as Kafka Connect's do).
 json hide_passwords(json doc) {
   if (doc.is_object()) {
     for (auto& [key, value] : doc.items()) {
       if ((key == "trace" || key == "message") && value.is_string()) {
-        value = log::hide_uri_passwords(value.get<std::string>());
+        value = log::hide_secrets(value.get<std::string>());
       } else if (key == "errors" && value.is_array()) {
         for (auto& e : value) {
-          if (e.is_string()) e = log::hide_uri_passwords(e.get<std::string>());
+          if (e.is_string()) e = log::hide_secrets(e.get<std::string>());
         }
       } else if (key != "config") {  // a config (expand=info) is shown as written
         value = hide_passwords(std::move(value));

@@ -74,7 +74,7 @@ http_response http_response::empty(int status) {
 http_response http_response::error(int status, const std::string& message) {
   json body = json::object();
   body["error_code"] = status;
-  body["message"] = log::hide_uri_passwords(message);  // e.g. a Redis URI in a refused config
+  body["message"] = log::hide_secrets(message);  // e.g. a refused config quoted whole
   return json_body(status, body);
 }
 

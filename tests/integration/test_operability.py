@@ -30,7 +30,8 @@ REDIS_PW = "RedisAclPw-5e21"
 WRONG_PW = "WrongRedisPw-0b7d"
 KEY_PW = "TlsKeyPw-c4e0"
 URI_PW = "BadUriPw-93ab"
-SECRETS = [AUTH_PW, WORKER_SSL_PW, PRODUCER_PW, REDIS_PW, WRONG_PW, KEY_PW, URI_PW]
+NO_CLASS_PW = "NoClassPw-6d1e"
+SECRETS = [AUTH_PW, WORKER_SSL_PW, PRODUCER_PW, REDIS_PW, WRONG_PW, KEY_PW, URI_PW, NO_CLASS_PW]
 
 
 def basic(user, password):
@@ -122,6 +123,12 @@ class OperabilityTest(unittest.TestCase):
         status = keep(self.call("POST", "/connectors", {"name": "bad-uri", "config": bad_uri}))
         self.assertEqual(status[0], 400, status)
         self.assertIn("[hidden]", status[1]["message"])
+        # A refused config quoted whole in the error: its literal redis.password is hidden.
+        status = keep(self.call("POST", "/connectors", {"name": "no-class", "config": {
+            "tasks.max": "1", "redis.password": NO_CLASS_PW}}))
+        self.assertEqual(status[0], 400, status)
+        self.assertIn("contains no connector type", status[1]["message"])
+        self.assertIn('"redis.password":"[hidden]"', status[1]["message"])
 
         fh.kcat_produce(self.kafka.bootstrap, "secret-out",
                         [(f"k{i}", {"n": i}) for i in range(100)])
@@ -161,6 +168,13 @@ class OperabilityTest(unittest.TestCase):
                 for a in answers:
                     self.assertNotIn(encoded, a, f"secret {secret} in a REST answer: {a[:2000]}")
         self.assertIn("WRONGPASS", log_text)  # the wrong login was logged
+        # The DEBUG line with the config a connector starts with quotes the sink's literal
+        # redis.password and redis.key.password: both hidden (secret by name and by type).
+        started = [m for m in (json.loads(x)["message"] for x in self.log_lines())
+                   if m.startswith("Starting connector with config") and "name=good-snk" in m]
+        self.assertTrue(started, "no DEBUG line with the sink's config")
+        self.assertIn("redis.password=[hidden]", started[0])
+        self.assertIn("redis.key.password=[hidden]", started[0])
 
         # One JSON object per line, with the fields the format promises.
         lines = self.log_lines()

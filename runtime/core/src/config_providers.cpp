@@ -172,7 +172,7 @@ class env_provider final : public config_provider {
 }  // namespace
 
 std::string resolved_config::redact(const std::string& text) const {
-  return log::redact(text, secrets);
+  return log::hide_secrets(log::redact(text, secrets));
 }
 
 std::unique_ptr<config_provider> make_file_config_provider(

@@ -1,11 +1,13 @@
 #include "ferry/core/connector_config.hpp"
 
 #include <map>
+#include <optional>
 
 #include "ferry/api/errors.hpp"
 #include "ferry/core/auto_restart.hpp"
 #include "ferry/core/converters.hpp"
 #include "ferry/core/error_handling.hpp"
+#include "ferry/core/log.hpp"
 #include "ferry/core/source_connector_config.hpp"
 #include "ferry/transforms/chain.hpp"
 
@@ -105,6 +107,30 @@ std::vector<api::config_value> validate_connector_config(const api::connector_pl
     }
   }
   return values;
+}
+
+void register_config_secrets(const api::connector_plugin* plugin, const api::config_map& config) {
+  std::vector<std::string> secrets;
+  std::optional<api::config_def> def;
+  if (plugin) {
+    def = common_connector_def(plugin->type);
+    if (plugin->config) def->merge(plugin->config());
+    def->merge(transforms::transforms_config_def(config));
+  }
+  for (const auto& [key, value] : config) {
+    if (value.empty() || config_providers::has_reference(value)) continue;
+    const auto* k = def ? def->find(key) : nullptr;
+    if ((k && k->type == config_type::password) || log::is_secret_key(key)) {
+      secrets.push_back(value);
+    }
+  }
+  if (!secrets.empty()) log::add_global_secrets(secrets);
+}
+
+void register_resolved_secrets(const resolved_config& resolved) {
+  std::vector<std::string> secrets;
+  for (const auto& [value, reference] : resolved.secrets) secrets.push_back(value);
+  if (!secrets.empty()) log::add_global_secrets(secrets);
 }
 
 api::parsed_config parse_checked(const api::config_def& def, const api::config_map& config) {

@@ -122,6 +122,7 @@ json herder_base::plugin_config(const std::string& plugin) {
 
 json herder_base::validate(const std::string& plugin, const api::config_map& config) {
   const auto* p = registry_.find(plugin);
+  register_config_secrets(p, config);  // an error may quote them
   if (!p) throw not_found_error("Unknown plugin " + plugin + ".");
   if (auto it = config.find("connector.class"); it != config.end()) {
     const auto* named = registry_.find(it->second);
@@ -136,7 +137,9 @@ json herder_base::validate(const std::string& plugin, const api::config_map& con
 resolved_config herder_base::resolve(const api::config_map& config) const {
   if (!env_.providers) return {.values = config, .secrets = {}};
   try {
-    return env_.providers->resolve(config);
+    auto resolved = env_.providers->resolve(config);
+    register_resolved_secrets(resolved);
+    return resolved;
   } catch (const api::config_error& e) {
     throw bad_request_error(e.what());
   }
@@ -151,6 +154,8 @@ api::config_map herder_base::checked_config(const std::string& name,
                             ") doesn't match connector name in the URL (" + name + ")");
   }
   config["name"] = name;
+  // Before anything can quote them (an error echoing the config, a log line): stored or not.
+  register_config_secrets(plugin_of(config), config);
   const auto& plugin = require_plugin(config);
   auto resolved = resolve(config);  // validated resolved, stored raw
   if (auto errors =

@@ -204,7 +204,7 @@ void add_global_secrets(const std::vector<std::string>& values) {
   std::lock_guard lock(g_secrets_mutex);
   auto next = std::make_shared<redactions>(g_secrets ? *g_secrets : redactions{});
   for (const auto& v : values) {
-    if (v.size() < 3) continue;
+    if (v.size() < 3 || v == "[hidden]") continue;
     if (std::none_of(next->begin(), next->end(), [&](const auto& r) { return r.first == v; })) {
       next->emplace_back(v, "[hidden]");
     }
@@ -217,7 +217,13 @@ bool is_secret_key(std::string_view key) {
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return lower.find("password") != std::string::npos || lower.find("secret") != std::string::npos ||
          lower.ends_with("jaas.config") || lower.ends_with("basic.auth.user.info") ||
-         lower.ends_with("sasl.oauthbearer.config");
+         lower.ends_with("sasl.oauthbearer.config") || lower.ends_with("ssl.keystore.key") ||
+         lower.ends_with("ssl.key.pem");
+}
+
+std::string hide_secrets(std::string text) {
+  if (auto secrets = global_secrets(); secrets && !secrets->empty()) text = redact(text, *secrets);
+  return hide_uri_passwords(std::move(text));
 }
 
 std::string hide_uri_passwords(std::string text) {
@@ -312,9 +318,8 @@ std::string utc_timestamp(std::chrono::system_clock::time_point t) {
 }
 
 void write(level l, std::string_view logger, std::string_view message) {
-  std::string text = t_redactions.empty() ? std::string(message) : redact(message, t_redactions);
-  if (auto secrets = global_secrets()) text = redact(text, *secrets);
-  text = hide_uri_passwords(std::move(text));
+  std::string text =
+      hide_secrets(t_redactions.empty() ? std::string(message) : redact(message, t_redactions));
   auto time = utc_timestamp(std::chrono::system_clock::now());
   std::string line;
   line.reserve(96 + text.size());

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "ferry/core/auto_restart.hpp"
+#include "ferry/core/connector_config.hpp"
 #include "ferry/core/log.hpp"
 
 namespace ferry::core {
@@ -27,6 +28,9 @@ void task_runner::thread_main() {
   resolved_config resolved;  // its secrets redact what this thread logs and reports
   const api::config_map raw_task = task_config_, raw_connector = connector_config_;
   metrics_ = env_.metrics->add(connector_, task_, plugin_.type == api::connector_type::sink);
+  // Task configs carry the connector's keys; a task may run on another worker than its connector.
+  register_config_secrets(&plugin_, raw_task);
+  register_config_secrets(&plugin_, raw_connector);
   std::optional<restart_backoff> restarts;
   for (;;) {
     auto began = std::chrono::steady_clock::now();
@@ -38,6 +42,8 @@ void task_runner::thread_main() {
         auto conn = env_.providers->resolve(raw_connector);
         task_config_ = std::move(task.values);
         connector_config_ = std::move(conn.values);
+        register_resolved_secrets(task);
+        register_resolved_secrets(conn);
         resolved.secrets = std::move(task.secrets);
         resolved.secrets.insert(resolved.secrets.end(), conn.secrets.begin(), conn.secrets.end());
         log::set_thread_redactions(resolved.secrets);

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "ferry/core/auto_restart.hpp"
+#include "ferry/core/connector_config.hpp"
 #include "ferry/core/log.hpp"
 #include "ferry/core/sink_task_runner.hpp"
 #include "ferry/core/source_task_runner.hpp"
@@ -102,9 +103,17 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
                          std::optional<restart_backoff>& restarts) {
     resolved_config resolved{.values = config_, .secrets = {}};
     try {
+      // A config read from the config topic (written by another worker) is registered here.
+      register_config_secrets(&plugin_, config_);
+      if (log::enabled(log::level::debug, k_log)) {
+        std::string listed;
+        for (const auto& [k, v] : config_) listed += (listed.empty() ? "" : ", ") + k + "=" + v;
+        log::debug(k_log, "Starting connector with config {", listed, "}");
+      }
       if (!restarts) restarts.emplace(restart_policy::from(config_));
       if (env_.providers) {
         resolved = env_.providers->resolve(config_);
+        register_resolved_secrets(resolved);
         log::set_thread_redactions(resolved.secrets);
       }
       const auto& config = resolved.values;

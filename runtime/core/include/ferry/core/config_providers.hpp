@@ -29,7 +29,8 @@ struct resolved_config {
   api::config_map values;
   log::redactions secrets;  // (resolved value, reference)
 
-  // `text` with every resolved value of 3 characters or more replaced by its reference.
+  // `text` with every resolved value of 3 characters or more replaced by its reference, then
+  // log::hide_secrets (the registered secrets and URI passwords as "[hidden]").
   std::string redact(const std::string& text) const;
 };
 

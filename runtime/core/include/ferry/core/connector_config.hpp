@@ -25,6 +25,17 @@ std::vector<api::config_value> validate_connector_config(const api::connector_pl
 // validated; throws api::config_error listing each bad key's message.
 api::parsed_config parse_checked(const api::config_def& def, const api::config_map& config);
 
+// Registers the secrets of a connector (or task) config with the log (log::add_global_secrets),
+// so that no later log line, REST error message, status trace or validation error shows them:
+// the values of the keys `plugin`'s definition (with the common and transform keys) types as
+// PASSWORD, and of every key named like one of Kafka's password-type keys (log::is_secret_key:
+// "*password*", "*secret*", "*jaas.config", ...; the only rule when `plugin` is null). A value
+// that holds a config-provider reference is left out (the resolved value is the secret: see
+// register_resolved_secrets). Configs are still stored and read back as written.
+void register_config_secrets(const api::connector_plugin* plugin, const api::config_map& config);
+// The values config providers resolved (`resolved.secrets`), registered the same way.
+void register_resolved_secrets(const resolved_config& resolved);
+
 // "Connector configuration is invalid and contains the following N error(s): ..." or empty.
 std::string describe_errors(const std::vector<api::config_value>& values);
 

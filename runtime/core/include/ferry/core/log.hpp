@@ -44,12 +44,20 @@ void set_format(format f);
 format current_format();
 bool parse_format(std::string_view text, format& out);  // "text" or "json", any case
 
-// Secret values of the whole process (e.g. the worker's own ssl.*password settings), replaced
-// by "[hidden]" in every line whatever thread logs it. Values shorter than 3 characters are
-// ignored, as in redact().
+// Secret values of the whole process, replaced by "[hidden]" in every line whatever thread logs
+// it, and by hide_secrets() in REST error messages, status traces and validation errors: the
+// worker's own ssl.*password settings, and the secrets of every connector config the worker
+// stored, validated or started (core::register_config_secrets). Kept until the process exits, so
+// a rotated or deleted connector's password stays hidden in lines logged late. Values shorter
+// than 3 characters, "[hidden]" itself and repeats are ignored (as in redact()).
 void add_global_secrets(const std::vector<std::string>& values);
+// `text` with every global secret replaced by "[hidden]" and the password of every
+// `scheme://[user]:password@` hidden (hide_uri_passwords): for text shown outside the log.
+std::string hide_secrets(std::string text);
 // A setting whose value is a secret by its name: "*password*", "*secret*", "*jaas.config",
-// "*basic.auth.user.info", "*sasl.oauthbearer.config" (Kafka's password-type keys).
+// "*basic.auth.user.info", "*sasl.oauthbearer.config" (Kafka's password-type keys), and the PEM
+// private keys "*ssl.keystore.key" (Kafka) and "*ssl.key.pem" (librdkafka). Certificates are no
+// secret; a `redis.key` or `ssl.keystore.location` is a path.
 bool is_secret_key(std::string_view key);
 
 // Values never to print, each with what to print instead (a task's resolved secrets and their
