@@ -139,6 +139,13 @@ bool load_one(const fs::path& file, api::plugin_registry& registry) {
     return skip(why, "Rebuild it against this ferry's installed package (find_package(ferry)).");
   }
 
+  // Kafka Connect reports "undefined" for a class that does not say its version.
+  std::string version = "undefined";
+  if (auto v = reinterpret_cast<ferry_plugin_version_function>(
+          dlsym(handle, FERRY_PLUGIN_VERSION_SYMBOL))) {
+    if (const char* text = v(); text && *text) version = text;
+  }
+
   int added = 0;
   {
     staging_host host;
@@ -158,15 +165,22 @@ bool load_one(const fs::path& file, api::plugin_registry& registry) {
     }
     for (auto& c : host.connectors) {
       const auto cls = c.class_name;
+      if (c.version.empty()) c.version = version;
       added += commit(file, cls, [&] { registry.add(std::move(c)); });
     }
     for (auto& c : host.converters) {
       const auto cls = c.class_name;
-      added += commit(file, cls, [&] { core::register_converter(std::move(c)); });
+      if (commit(file, cls, [&] { core::register_converter(std::move(c)); })) {
+        registry.set_class_version(cls, version);
+        ++added;
+      }
     }
     for (auto& t : host.transforms) {
       const auto cls = t.class_name;
-      added += commit(file, cls, [&] { transforms::register_plugin(std::move(t)); });
+      if (commit(file, cls, [&] { transforms::register_plugin(std::move(t)); })) {
+        registry.set_class_version(cls, version);
+        ++added;
+      }
     }
   }
   if (added == 0) return skip("it added no class", "Check its register function.");

@@ -1,8 +1,10 @@
-"""External plug-ins from plugin.path: the example connector and transform of examples/plugins
-are built out of tree against the installed API (`cmake --install`, find_package(ferry)), dropped
-into a plugin.path directory, listed by GET /connector-plugins and run in a live worker (the data
-is checked with kcat); a plug-in built for another API version and a file that is no shared
-object are refused with a clear log line while the worker keeps running.
+"""External plug-ins from plugin.path: the example connector, transform, converter and predicate
+of examples/plugins are built out of tree against the installed API (`cmake --install`,
+find_package(ferry)), dropped into a plugin.path directory, listed by GET /connector-plugins with
+their plug-in's version and run in a live worker (a source checked with kcat, a sink using the
+plug-in converter and a transform guarded by the plug-in predicate checked in Redis); a plug-in
+built for another API version and a file that is no shared object are refused with a clear log
+line while the worker keeps running.
 
     /usr/bin/python3 tests/integration/test_plugins.py --build-dir BUILD [-v] [-k name]
 """
@@ -25,6 +27,9 @@ EXAMPLES = os.path.join(SOURCE_DIR, "examples", "plugins")
 
 COUNTER_CLASS = "com.example.ferry.CounterSourceConnector"
 UPPER_CLASS = "com.example.ferry.UpperCase$Value"
+CSV_CLASS = "com.example.ferry.CsvConverter"
+FIELD_EQUALS_CLASS = "com.example.ferry.FieldEquals"
+CSV_VERSION = "2.1.0"  # FERRY_PLUGIN_VERSION in examples/plugins/csv/csv.cpp
 BUILD_TIMEOUT = 600  # two small translation units each
 
 
@@ -107,11 +112,13 @@ class PluginsTest(unittest.TestCase):
         os.makedirs(os.path.join(cls.plugin_dir, "old"))
         counter = build_example("counter-source", prefix, os.path.join(tmp, "b-counter"))
         upper = build_example("upper-case", prefix, os.path.join(tmp, "b-upper"))
+        csv = build_example("csv", prefix, os.path.join(tmp, "b-csv"))
         # The same connector compiled as if against another plug-in API version.
         old = build_example("counter-source", prefix, os.path.join(tmp, "b-old"),
                             ["-DCMAKE_CXX_FLAGS=-DFERRY_PLUGIN_API_VERSION=999"])
         shutil.copy(counter, os.path.join(cls.plugin_dir, "counter_source.so"))
         shutil.copy(upper, os.path.join(cls.plugin_dir, "upper-case", "upper_case.so"))
+        shutil.copy(csv, os.path.join(cls.plugin_dir, "csv.so"))
         shutil.copy(old, os.path.join(cls.plugin_dir, "old", "counter_source_api999.so"))
         bad = os.path.join(cls.plugin_dir, "bad")
         os.makedirs(bad)
@@ -145,8 +152,28 @@ class PluginsTest(unittest.TestCase):
         self.assertEqual(status, 200)
         kinds = {p["class"]: p["type"] for p in body}
         self.assertEqual(kinds.get(UPPER_CLASS), "transformation")
+        self.assertEqual(kinds.get(CSV_CLASS), "converter")
+        self.assertEqual(kinds.get(FIELD_EQUALS_CLASS), "predicate")
         self.assertEqual(kinds.get("org.apache.kafka.connect.transforms.RegexRouter"),
                          "transformation")
+        # Each class reports its plug-in's version: FERRY_PLUGIN_VERSION, else the connector's
+        # own, else Kafka's "undefined"; the built-ins ferry's.
+        versions = {p["class"]: p["version"] for p in body}
+        self.assertEqual(versions[CSV_CLASS], CSV_VERSION)
+        self.assertEqual(versions[FIELD_EQUALS_CLASS], CSV_VERSION)
+        self.assertEqual(versions[COUNTER_CLASS], "1.0.0")
+        self.assertEqual(versions[UPPER_CLASS], "undefined")
+        ferry_version = self.worker.get("/")[1]["version"]
+        for builtin in ("org.apache.kafka.connect.transforms.RegexRouter",
+                        "org.apache.kafka.connect.json.JsonConverter",
+                        "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+                        "com.redis.kafka.connect.RedisSinkConnector"):
+            self.assertEqual(versions.get(builtin), ferry_version, builtin)
+        # The predicate's optional key without a default (Kafka's default null).
+        status, body, _ = self.worker.get("/connector-plugins/" + FIELD_EQUALS_CLASS + "/config")
+        self.assertEqual(status, 200, body)
+        value = next(k for k in body if k["name"] == "value")
+        self.assertEqual((value["required"], value["default_value"]), (False, None))
         status, body, _ = self.worker.get("/connector-plugins/" + UPPER_CLASS + "/config")
         self.assertEqual(status, 200, body)
         self.assertIn("field", [k["name"] for k in body])
@@ -202,6 +229,37 @@ class PluginsTest(unittest.TestCase):
         self.assertEqual(len(records), n)
         self.assertEqual(sorted((int(k), json.loads(v)) for k, v in records),
                          [(i, {"n": i, "message": f"RECORD {i}"}) for i in range(n)])
+
+    def test_sink_with_plugin_converter_and_plugin_predicate(self):
+        # value.converter=CsvConverter reads "id,name,lang" lines; UpperCase applies only to
+        # the records FieldEquals picks (lang == en).
+        n = 60
+        langs = ("en", "fr", "de")
+        fh.kcat_produce(self.kafka.bootstrap, "people",
+                        [(f"p{i}", f"{i},name {i},{langs[i % 3]}") for i in range(n)]
+                        + [("bad", "only,two")], partition=0)
+        self.worker.create_connector("people-sink", fh.sink_config(
+            self.redis, "people", "HASH",
+            key_converter="org.apache.kafka.connect.storage.StringConverter",
+            value_converter=CSV_CLASS, value_converter_fields="id,name,lang",
+            errors_tolerance="all",
+            transforms="up", transforms_up_type=UPPER_CLASS, transforms_up_field="name",
+            transforms_up_predicate="english",
+            predicates="english", predicates_english_type=FIELD_EQUALS_CLASS,
+            predicates_english_field="lang", predicates_english_value="en"))
+
+        def written():
+            self.worker.check_not_failed("people-sink")
+            return int(self.redis.cli("DBSIZE")) >= n
+        wait_until(written, 60, f"{n} hashes in Redis")
+        for i in range(n):
+            fields = self.redis.cli_lines("HGETALL", f"people:p{i}")
+            got = dict(zip(fields[0::2], fields[1::2]))
+            name = f"NAME {i}" if langs[i % 3] == "en" else f"name {i}"
+            self.assertEqual(got, {"id": str(i), "name": name, "lang": langs[i % 3]})
+        # The converter's data error is tolerated like a built-in's.
+        self.assertEqual(self.redis.cli("EXISTS", "people:bad"), "0")
+        self.assertEqual(int(self.redis.cli("DBSIZE")), n)
 
     def test_validate_checks_a_plugin_transform_config(self):
         status, body, _ = self.worker.put("/connector-plugins/" + COUNTER_CLASS +

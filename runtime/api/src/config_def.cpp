@@ -192,6 +192,10 @@ std::vector<config_value> config_def::validate(const config_map& config) const {
       cv.value = key.default_value;
     }
     if (!cv.value) {
+      if (key.default_null) {  // optional and absent: nothing to check
+        out.push_back(std::move(cv));
+        continue;
+      }
       cv.errors.push_back("Missing required configuration \"" + key.name +
                           "\" which has no default value.");
     } else {
@@ -224,7 +228,7 @@ json config_def::describe() const {
     json j;
     j["name"] = k.name;
     j["type"] = to_string(k.type);
-    j["required"] = !k.default_value.has_value();
+    j["required"] = !k.default_value.has_value() && !k.default_null;
     j["default_value"] = k.default_value ? json(*k.default_value) : json(nullptr);
     j["importance"] = to_string(k.importance);
     j["documentation"] = k.doc;
@@ -246,7 +250,21 @@ const std::string* parsed_config::lookup(const std::string& name) const {
   const auto* key = def_->find(name);
   if (key && key->default_value) return &*key->default_value;
   if (!key) throw std::logic_error("config key not declared: " + name);
+  if (key->default_null) {
+    throw config_error("Configuration \"" + name + "\" is not set (its default is null).");
+  }
   throw config_error("Missing required configuration \"" + name + "\" which has no default value.");
+}
+
+bool parsed_config::unset_null(const std::string& name) const {
+  if (values_.count(name)) return false;
+  const auto* key = def_->find(name);
+  return key && key->default_null && !key->default_value;
+}
+
+std::optional<std::string> parsed_config::get_optional(const std::string& name) const {
+  if (unset_null(name)) return std::nullopt;
+  return *lookup(name);
 }
 
 bool parsed_config::has(const std::string& name) const {
@@ -254,6 +272,7 @@ bool parsed_config::has(const std::string& name) const {
 }
 
 std::string parsed_config::get_string(const std::string& name) const {
+  if (unset_null(name)) return {};
   return *lookup(name);
 }
 
@@ -284,6 +303,7 @@ bool parsed_config::get_bool(const std::string& name) const {
 }
 
 std::vector<std::string> parsed_config::get_list(const std::string& name) const {
+  if (unset_null(name)) return {};
   return split_list(*lookup(name));
 }
 

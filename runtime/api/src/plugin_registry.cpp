@@ -54,4 +54,13 @@ const connector_plugin* plugin_registry::find(const std::string& name) const {
   return nullptr;
 }
 
+void plugin_registry::set_class_version(const std::string& class_name, std::string version) {
+  class_versions_[class_name] = std::move(version);
+}
+
+const std::string* plugin_registry::class_version(const std::string& class_name) const {
+  auto it = class_versions_.find(class_name);
+  return it == class_versions_.end() ? nullptr : &it->second;
+}
+
 }  // namespace ferry::api

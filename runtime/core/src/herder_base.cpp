@@ -89,18 +89,24 @@ json herder_base::task_configs(const std::string& name) {
 
 json herder_base::connector_plugins(bool connectors_only) {
   json out = json::array();
-  auto add = [&out](const std::string& cls, const std::string& type) {
-    out.push_back({{"class", cls}, {"type", type}, {"version", FERRY_VERSION}});
+  // A plug-in's classes carry its version; the built-ins ferry's.
+  auto add = [&out](const std::string& cls, const std::string& type, const std::string* version) {
+    out.push_back(
+        {{"class", cls}, {"type", type}, {"version", version ? *version : FERRY_VERSION}});
   };
   for (const auto& p : registry_.plugins()) {
-    add(p.class_name, api::to_string(p.type));
-    for (const auto& a : p.aliases) add(a, api::to_string(p.type));
+    const auto* version = p.version.empty() ? nullptr : &p.version;
+    add(p.class_name, api::to_string(p.type), version);
+    for (const auto& a : p.aliases) add(a, api::to_string(p.type), version);
   }
   if (!connectors_only) {
-    for (const auto& c : converter_classes()) add(c, "converter");  // plug-ins' too
+    for (const auto& c : converter_classes()) {  // plug-ins' too
+      add(c, "converter", registry_.class_version(c));
+    }
     for (const auto& t : transforms::catalog()) {
       add(t.class_name,
-          t.kind == transforms::plugin_kind::transformation ? "transformation" : "predicate");
+          t.kind == transforms::plugin_kind::transformation ? "transformation" : "predicate",
+          registry_.class_version(t.class_name));
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const json& a, const json& b) {

@@ -32,13 +32,18 @@ validator non_empty();
 struct config_key {
   std::string name;
   config_type type = config_type::string;
-  std::optional<std::string> default_value;  // nullopt: required
+  std::optional<std::string> default_value;  // nullopt: required, unless default_null
   importance_level importance = importance_level::medium;
   std::string doc;
   std::string group = "Common";
   validator validate;  // may be empty
   std::vector<std::string> recommended;
   std::string display_name;
+  // Kafka's "default null": optional, and absent unless set (default_value stays nullopt).
+  // Validation does not demand it, /connector-plugins/{p}/config shows required: false and
+  // default_value: null, and parsed_config::get_optional() reads it. Last, so that positional
+  // initialisers of the fields above keep working.
+  bool default_null = false;
 };
 
 // The validation result of one key, in the shape of Kafka's ConfigValue.
@@ -71,6 +76,8 @@ class config_def {
 
 // Typed read access to a validated config: declared defaults apply, values are parsed by type.
 // Throws config_error with a readable message on a missing required key or a malformed value.
+// An unset default-null key reads as "" (get_string) or an empty list (get_list); the other
+// getters refuse it: use get_optional().
 class parsed_config {
  public:
   parsed_config(const config_def& def, config_map values);
@@ -81,11 +88,14 @@ class parsed_config {
   double get_double(const std::string& name) const;
   bool get_bool(const std::string& name) const;
   std::vector<std::string> get_list(const std::string& name) const;
+  // The value, or nullopt for a default-null key that was not set.
+  std::optional<std::string> get_optional(const std::string& name) const;
   bool has(const std::string& name) const;
   const config_map& raw() const { return values_; }
 
  private:
   const std::string* lookup(const std::string& name) const;
+  bool unset_null(const std::string& name) const;  // a default-null key that is not set
   const config_def* def_;
   config_map values_;
 };

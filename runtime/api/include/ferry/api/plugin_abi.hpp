@@ -6,7 +6,10 @@
 // shares the worker's classes (std::string, std::function, nlohmann::json, ferry's API types)
 // byte for byte. The worker refuses a plug-in unless everything that decides those layouts
 // matches: the plug-in API version below, the compiler's C++ ABI, the libstdc++ release and the
-// sizes of the API structs. A plug-in defines its entry points with FERRY_PLUGIN(function).
+// sizes of the API structs. A plug-in defines its entry points with FERRY_PLUGIN(function), and
+// may declare its version with FERRY_PLUGIN_VERSION("1.2.0"): GET /connector-plugins shows it for
+// each of its classes (a connector's own connector_plugin::version wins; "undefined", as in
+// Kafka Connect, when neither is given).
 
 #include <cstddef>
 #include <cstdint>
@@ -17,9 +20,9 @@
 #include "ferry/api/plugin_registry.hpp"
 
 // Raised whenever a header a plug-in compiles against changes incompatibly. -D overrides it only
-// to test the refusal.
+// to test the refusal. 2: config_key::default_null.
 #ifndef FERRY_PLUGIN_API_VERSION
-#define FERRY_PLUGIN_API_VERSION 1
+#define FERRY_PLUGIN_API_VERSION 2
 #endif
 
 namespace ferry::transforms {
@@ -82,10 +85,12 @@ class plugin_host {
 // Entry point names the worker looks up with dlsym.
 #define FERRY_PLUGIN_ABI_SYMBOL "ferry_plugin_abi"
 #define FERRY_PLUGIN_REGISTER_SYMBOL "ferry_plugin_register"
+#define FERRY_PLUGIN_VERSION_SYMBOL "ferry_plugin_version"  // optional
 
 extern "C" {
 using ferry_plugin_abi_function = const ferry::api::plugin_abi_info* (*)();
 using ferry_plugin_register_function = void (*)(ferry::api::plugin_host&);
+using ferry_plugin_version_function = const char* (*)();
 }
 
 // Defines the two entry points of a plug-in; `register_function` is a
@@ -99,4 +104,11 @@ using ferry_plugin_register_function = void (*)(ferry::api::plugin_host&);
   extern "C" __attribute__((visibility("default"))) void ferry_plugin_register(           \
       ferry::api::plugin_host& host) {                                                    \
     register_function(host);                                                              \
+  }
+
+// Declares the plug-in's version (a string literal), reported for each of its classes by
+// GET /connector-plugins. Optional; use at most once per shared object, next to FERRY_PLUGIN.
+#define FERRY_PLUGIN_VERSION(version_text)                                               \
+  extern "C" __attribute__((visibility("default"))) const char* ferry_plugin_version() { \
+    return version_text;                                                                 \
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,8 +38,15 @@ class plugin_registry {
 
   const std::vector<connector_plugin>& plugins() const { return plugins_; }
 
+  // The versions of the converter, transformation and predicate classes that external plug-ins
+  // added (connectors carry theirs in connector_plugin::version). Start-up only.
+  void set_class_version(const std::string& class_name, std::string version);
+  // That version, or nullptr for a class no plug-in gave one (a built-in: ferry's version).
+  const std::string* class_version(const std::string& class_name) const;
+
  private:
   std::vector<connector_plugin> plugins_;
+  std::map<std::string, std::string> class_versions_;
 };
 
 }  // namespace ferry::api
