@@ -260,7 +260,8 @@ class UiTest(unittest.TestCase):
         try:
             wait_until(check, timeout, what, interval=0.1)
         except AssertionError as e:
-            raise AssertionError(f"{e}; the page showed {json.dumps(last.get('page'))}") from None
+            raise AssertionError(f"{e}; the page showed {json.dumps(last.get('page'))}; "
+                                 f"chromium's log: {self.browser.log_text()}") from None
         return last["page"]
 
     @staticmethod
@@ -308,6 +309,7 @@ class UiTest(unittest.TestCase):
         b.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT,
                deviceScaleFactor=1, mobile=False)
         b.call("Page.enable")
+        b.call("Runtime.enable")  # uncaught exceptions in the page's script arrive as events
         # Credentials typed once with the address; the page's own requests carry them as the
         # browser's, from its authentication cache.
         b.call("Page.navigate", url=f"http://{USER}:{PASSWORD}@127.0.0.1:{w.port}/ui")
@@ -421,6 +423,9 @@ class UiTest(unittest.TestCase):
         page = self.wait_page(lambda p: "Cannot reach the worker's REST API" in p["message"],
                               "the page reporting the unreachable worker")
         self.assertEqual(page["messageClass"], "error")
+        b.evaluate("true")  # every event sent before this answer has been read
+        thrown = [e["params"] for e in b.events if e["method"] == "Runtime.exceptionThrown"]
+        self.assertEqual(thrown, [], "the page's script threw")
 
 
 if __name__ == "__main__":
