@@ -399,6 +399,7 @@ class UiTest(unittest.TestCase):
         self.wait_page(lambda p: f"Restart {SOURCE} and its tasks: done (HTTP 202)"
                        in p["message"], "the restart's answer")
         self.wait_state(SOURCE, "RUNNING")
+        self.wait_page(lambda p: self.shows(p, SOURCE, "RUNNING"), "the source RUNNING again")
         self.assertIsNone(b.evaluate(find_button(SOURCE, "restart-task") + ".click()"))
         self.wait_page(lambda p: f"Restart task 0 of {SOURCE}: done (HTTP 204)" in p["message"],
                        "the task restart's answer")
