@@ -43,21 +43,21 @@ api::config_def make_common(api::connector_type type) {
   };
   d.define({.name = "key.converter",
             .type = config_type::class_,
-            .default_value = "",
             .importance = importance_level::low,
-            .doc = "Key converter for this connector; the worker's when empty.",
-            .validate = converter_check});
+            .doc = "Key converter for this connector; the worker's when not set (or empty).",
+            .validate = converter_check,
+            .default_null = true});  // Kafka's default null
   d.define({.name = "value.converter",
             .type = config_type::class_,
-            .default_value = "",
             .importance = importance_level::low,
-            .doc = "Value converter for this connector; the worker's when empty.",
-            .validate = converter_check});
+            .doc = "Value converter for this connector; the worker's when not set (or empty).",
+            .validate = converter_check,
+            .default_null = true});  // Kafka's default null
   d.define({.name = "header.converter",
             .type = config_type::class_,
-            .default_value = "",
             .importance = importance_level::low,
-            .doc = "Header converter for this connector."});
+            .doc = "Header converter for this connector.",
+            .default_null = true});
   error_policy::define_keys(d, type == api::connector_type::sink);
   restart_policy::define_keys(d);
   if (type == api::connector_type::source) define_source_keys(d);

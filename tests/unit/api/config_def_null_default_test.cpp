@@ -3,6 +3,7 @@
 #include "ferry/api/config_def.hpp"
 #include "ferry/api/errors.hpp"
 #include "ferry/api/plugin_registry.hpp"
+#include "ferry/core/connector_config.hpp"
 
 using namespace ferry::api;
 
@@ -88,4 +89,21 @@ TEST_CASE("plugin_registry keeps the versions plug-ins gave their classes") {
   REQUIRE(r.class_version("com.example.X") != nullptr);
   CHECK(*r.class_version("com.example.X") == "2.1.0");
   CHECK(r.class_version("X") == nullptr);  // exact class names only
+}
+
+TEST_CASE(
+    "a connector's key/value/header.converter default to null, as in Kafka's ConnectorConfig") {
+  for (auto type : {connector_type::source, connector_type::sink}) {
+    auto described = ferry::core::common_connector_def(type).describe();
+    int seen = 0;
+    for (const auto& k : described) {
+      if (k["name"] == "key.converter" || k["name"] == "value.converter" ||
+          k["name"] == "header.converter") {
+        ++seen;
+        CHECK(k["required"] == false);
+        CHECK(k["default_value"].is_null());
+      }
+    }
+    CHECK(seen == 3);
+  }
 }
