@@ -1,7 +1,10 @@
 #include "ferry/core/metrics.hpp"
 
 #include <algorithm>
-#include <sstream>
+#include <charconv>
+#include <cmath>
+#include <string_view>
+#include <type_traits>
 
 #include "ferry/clients/client_metrics.hpp"
 
@@ -54,22 +57,46 @@ std::string label(const std::string& v) {
   return out;
 }
 
+// The text format, appended to one string: a scrape renders every sample of every task, and
+// ostream formatting was a third of its CPU.
 class writer {
  public:
+  writer() { out_.reserve(16384); }
   // One metric family: its HELP and TYPE lines, then its samples.
-  void family(const std::string& name, const char* type, const std::string& help) {
-    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  void family(std::string_view name, const char* type, std::string_view help) {
+    out_.append("# HELP ").append(name).append(" ").append(help);
+    out_.append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
   }
   template <typename V>
-  void sample(const std::string& name, const std::string& labels, V value) {
-    out_ << name;
-    if (!labels.empty()) out_ << '{' << labels << '}';
-    out_ << ' ' << value << '\n';
+  void sample(std::string_view name, std::string_view labels, V value) {
+    out_.append(name);
+    if (!labels.empty()) out_.append("{").append(labels).append("}");
+    out_ += ' ';
+    append_number(out_, value);
+    out_ += '\n';
   }
-  std::string text() const { return out_.str(); }
+  std::string take() { return std::move(out_); }
+
+  // Integers as digits, doubles in their shortest exact form; NaN and infinities as Prometheus
+  // spells them.
+  template <typename V>
+  static void append_number(std::string& out, V value) {
+    if constexpr (std::is_floating_point_v<V>) {
+      if (std::isnan(value)) {
+        out += "NaN";
+        return;
+      }
+      if (std::isinf(value)) {
+        out += value > 0 ? "+Inf" : "-Inf";
+        return;
+      }
+    }
+    char buf[64];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+  }
 
  private:
-  std::ostringstream out_;
+  std::string out_;
 };
 
 std::string task_labels(const task_metrics& t) {
@@ -90,9 +117,10 @@ void histogram_samples(writer& w, const std::string& name, const std::string& la
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < N; ++i) {
     cumulative += h.buckets[i].load(std::memory_order_relaxed);
-    std::ostringstream le;
-    le << h.bounds[i];
-    w.sample(name + "_bucket", labels + ",le=\"" + le.str() + "\"", cumulative);
+    std::string le = labels + ",le=\"";
+    writer::append_number(le, h.bounds[i]);
+    le += '"';
+    w.sample(name + "_bucket", le, cumulative);
   }
   auto count = h.count.load(std::memory_order_relaxed);
   w.sample(name + "_bucket", labels + ",le=\"+Inf\"", count);
@@ -324,7 +352,7 @@ std::string render_prometheus(const metrics_registry& registry, storage::status_
            "Dead letter records Kafka refused.",
            [&](const task_metrics& t) { return load(t.dlq_produce_failures); });
   client_metrics(w);
-  return w.text();
+  return w.take();
 }
 
 }  // namespace ferry::core
