@@ -124,6 +124,24 @@ class ErrorRetryTest(fh.StackTest):
         self.assertIn("offset=0", task["trace"])
         self.assertEqual(int(self.redis.cli("DBSIZE")), 0)
 
+    def test_a_pause_holds_the_retries(self):
+        self.produce("in-pause")
+        self.worker.create_connector("pausing", self.sink(
+            "in-pause", 2, errors_retry_timeout="-1"))
+        wait_until(lambda: retries_metric(self.worker, "pausing") >= 1, 30, "a first retry")
+        status, body, _ = self.worker.put("/connectors/pausing/pause")
+        self.assertEqual(status, 202, body)
+        self.worker.wait_running("pausing", state="PAUSED")
+        held = retries_metric(self.worker, "pausing")
+        time.sleep(1.5)  # an observation window: a retry would be due within 0.6 s
+        self.assertEqual(retries_metric(self.worker, "pausing"), held)
+        self.assertEqual(self.worker.status("pausing")["tasks"][0]["state"], "PAUSED")
+        status, body, _ = self.worker.put("/connectors/pausing/resume")
+        self.assertEqual(status, 202, body)
+        wait_until(lambda: int(self.redis.cli("DBSIZE")) == N, 60, f"{N} keys in Redis")
+        self.worker.wait_running("pausing")
+        self.assertEqual(retries_metric(self.worker, "pausing"), 2 * (N // EVERY))
+
     def test_a_stop_ends_a_retry_wait(self):
         self.produce("in-stop")
         self.worker.create_connector("forever", self.sink(

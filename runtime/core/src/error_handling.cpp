@@ -70,6 +70,28 @@ std::chrono::milliseconds retry_delay(int retry, std::chrono::milliseconds delay
   return std::clamp(delay, milliseconds(0), std::max(until_deadline, milliseconds(0)));
 }
 
+bool wait_between_retries(std::chrono::milliseconds d, const retry_wait_hooks& hooks) {
+  using std::chrono::milliseconds;
+  constexpr milliseconds slice(100);
+  bool held = false;
+  auto left = d;
+  for (;;) {
+    if (hooks.stopping()) return false;
+    const bool paused = hooks.paused();
+    if (paused != held) {
+      held = paused;
+      hooks.report_pause(paused);
+    }
+    if (!paused && left.count() <= 0) return true;
+    const auto step = paused ? slice : std::min(left, slice);
+    const auto began = std::chrono::steady_clock::now();
+    hooks.sleep(step);
+    if (!paused) {
+      left -= std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - began);
+    }
+  }
+}
+
 const char* stage_name(error_stage s) {
   switch (s) {
     case error_stage::key_converter:

@@ -252,10 +252,17 @@ void sink_task_runner::consume(api::sink_task& task) {
   errors_ = std::make_unique<error_handler>(error_policy::from(connector_config_), connector_,
                                             task_, env_.worker->producer_config(),
                                             env_.worker->admin_config(), metrics());
-  errors_->set_wait([this](std::chrono::milliseconds d) {
-    pause_for(d);  // returns early when the task is asked to stop
-    return !stop_requested();
-  });
+  // A retry wait ends at a stop request; a pause holds the retries (partitions are not polled
+  // meanwhile: the record being retried is mid-batch).
+  retry_wait_hooks hooks;
+  hooks.stopping = [this] { return stop_requested(); };
+  hooks.paused = [this] { return target_state() == storage::target_state::paused; };
+  hooks.report_pause = [this](bool paused) {
+    report(paused ? storage::connector_state::paused : storage::connector_state::running);
+  };
+  hooks.sleep = [this](std::chrono::milliseconds d) { pause_for(d); };
+  errors_->set_wait(
+      [hooks](std::chrono::milliseconds d) { return wait_between_retries(d, hooks); });
   auto chain = transforms::transform_chain::from_config(connector_config_);
   const std::string chain_name = describe_chain(chain);
 

@@ -238,16 +238,18 @@ void source_task_runner::run() {
   auto policy = error_policy::from(connector_config_);
   policy.dlq_topic.clear();  // a sink-only setting, as in Kafka Connect
   error_handler errors(std::move(policy), connector_, task_, {}, {}, metrics());
-  errors.set_wait([&](std::chrono::milliseconds d) {
-    // Deliveries go on while a record waits for its retry; a stop request ends the wait.
-    const auto until = clock::now() + d;
-    while (!stop_requested()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
-      if (left.count() <= 0) return true;
-      rd_kafka_poll(producer.get(), static_cast<int>(std::min<std::int64_t>(left.count(), 100)));
-    }
-    return false;
-  });
+  // Deliveries go on while a record waits for its retry; a stop request ends the wait, a pause
+  // holds the retries.
+  retry_wait_hooks hooks;
+  hooks.stopping = [this] { return stop_requested(); };
+  hooks.paused = [this] { return target_state() == storage::target_state::paused; };
+  hooks.report_pause = [this](bool paused) {
+    report(paused ? storage::connector_state::paused : storage::connector_state::running);
+  };
+  hooks.sleep = [&producer](std::chrono::milliseconds d) {
+    rd_kafka_poll(producer.get(), static_cast<int>(d.count()));
+  };
+  errors.set_wait([hooks](std::chrono::milliseconds d) { return wait_between_retries(d, hooks); });
   auto chain = transforms::transform_chain::from_config(connector_config_);
   const std::string chain_name = describe_chain(chain);
   delivery.submitted = &submitted;

@@ -134,3 +134,42 @@ TEST_CASE("a stop during a retry wait interrupts the operation") {
   CHECK(calls == 2);  // the first wait succeeded, the second reported the stop
   CHECK(h.counters.retries.load() == 1);
 }
+
+TEST_CASE("a wait between retries sleeps in slices and holds while the task is paused") {
+  std::vector<milliseconds> slices;
+  std::vector<bool> reported;
+  int paused_checks = 0;
+  bool stop = false;
+  ferry::core::retry_wait_hooks hooks{
+      .stopping = [&] { return stop; },
+      .paused = [&] { return ++paused_checks >= 2 && paused_checks <= 4; },  // checks 2-4
+      .report_pause = [&](bool paused) { reported.push_back(paused); },
+      .sleep =
+          [&](milliseconds d) {
+            slices.push_back(d);
+            std::this_thread::sleep_for(d);
+          }};
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(ferry::core::wait_between_retries(250ms, hooks));
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(reported == std::vector<bool>{true, false});
+  // 100 ms of the wait, then three 100 ms slices paused (not counted), then the other 150 ms.
+  REQUIRE(slices.size() >= 5);
+  CHECK(slices[0] == 100ms);
+  CHECK(slices[1] == 100ms);
+  CHECK(slices[2] == 100ms);
+  CHECK(slices[3] == 100ms);
+  CHECK(slices.back() <= 100ms);
+  CHECK(took >= 550ms);
+  CHECK(took < 2000ms);
+
+  // A stop ends the wait, paused or not.
+  paused_checks = 0;
+  slices.clear();
+  hooks.sleep = [&](milliseconds d) {
+    slices.push_back(d);
+    stop = true;
+  };
+  CHECK_FALSE(ferry::core::wait_between_retries(60000ms, hooks));
+  CHECK(slices.size() == 1);
+}

@@ -55,6 +55,18 @@ std::chrono::milliseconds retry_delay(int retry, std::chrono::milliseconds delay
                                       std::chrono::milliseconds until_deadline,
                                       std::uint64_t random);
 
+// What a task runner lends to the waits between retries.
+struct retry_wait_hooks {
+  std::function<bool()> stopping;
+  std::function<bool()> paused;  // the connector's target state is PAUSED
+  std::function<void(bool paused)> report_pause;
+  std::function<void(std::chrono::milliseconds)> sleep;  // returns early on a stop request
+};
+// One wait between retries: sleeps `d` in slices of at most 100 ms; a pause holds the retries
+// (reported once each way) until the task is resumed, the hold not counting towards `d`. Returns
+// false as soon as the task is stopping.
+bool wait_between_retries(std::chrono::milliseconds d, const retry_wait_hooks& hooks);
+
 // Thrown by error_handler::run_with_retry when the task stops while an operation waits for its
 // next attempt: the record is neither written nor skipped, and its offset is not committed, so it
 // is processed again when the task runs again.
