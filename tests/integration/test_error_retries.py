@@ -124,6 +124,24 @@ class ErrorRetryTest(fh.StackTest):
         self.assertIn("offset=0", task["trace"])
         self.assertEqual(int(self.redis.cli("DBSIZE")), 0)
 
+    def test_a_source_retries_its_transformation_too(self):
+        n = 5
+        self.redis.pipe([["XADD", "src", "*", "n", str(i)] for i in range(n)])
+        # A source record has no Kafka offset: every record fails twice (counted by its value).
+        self.worker.create_connector("flaky-source", fh.source_config(
+            self.redis, "src", transforms="flaky", transforms_flaky_type="ferry.test.FlakyTransform",
+            transforms_flaky_failures="2", errors_retry_timeout="-1",
+            errors_retry_delay_max_ms="50"))
+
+        def all_in_kafka():
+            self.worker.check_not_failed("flaky-source")
+            return fh.kafka_message_count(self.kafka.bootstrap, "src") >= n
+        wait_until(all_in_kafka, 60, f"{n} records in topic src")
+        self.assertEqual(sorted(json.loads(v)["body"]["n"]
+                                for _, v in fh.kcat_consume(self.kafka.bootstrap, "src")),
+                         [str(i) for i in range(n)])
+        self.assertEqual(retries_metric(self.worker, "flaky-source"), 2 * n)
+
     def test_a_pause_holds_the_retries(self):
         self.produce("in-pause")
         self.worker.create_connector("pausing", self.sink(
