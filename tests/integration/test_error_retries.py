@@ -1,8 +1,9 @@
 """errors.retry.timeout / errors.retry.delay.max.ms: an operation of the transformation stage that
 throws a retriable error is retried with backoff (Kafka Connect's RetryWithToleranceOperator)
 until it succeeds or the timeout passes; then errors.tolerance decides (none: the task FAILS with
-a trace; all: the record is skipped and dead-lettered). The test worker's
-ferry.test.FlakyTransform fails chosen records a number of times. Real redis-server,
+a trace; all: the record is skipped and dead-lettered), in sinks and sources; a pause holds the
+retries, a stop ends a wait at once. The test worker's ferry.test.FlakyTransform fails chosen
+records a number of times. Real redis-server,
 ferry-kafka-dev and ferry-worker-test; the dead letter queue is read with kcat.
 
     /usr/bin/python3 tests/integration/test_error_retries.py --build-dir BUILD [-v] [-k name]
