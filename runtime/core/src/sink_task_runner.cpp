@@ -309,6 +309,7 @@ void sink_task_runner::consume(api::sink_task& task) {
     if (!retrying) {
       refresh_topic_tracking();
       batch.clear();
+      std::uint64_t read = 0;  // published once per batch: no atomic add per record
       for (int timeout = 100; static_cast<int>(batch.size()) < k_max_batch; timeout = 0) {
         clients::kafka_message msg(rd_kafka_consumer_poll(consumer_, timeout));
         if (!msg) break;
@@ -318,7 +319,7 @@ void sink_task_runner::consume(api::sink_task& task) {
           }
           continue;
         }
-        metrics().records_read.fetch_add(1, std::memory_order_relaxed);
+        ++read;
         api::sink_record r;
         r.topic = rd_kafka_topic_name(msg->rkt);
         record_active_topic(r.topic);
@@ -392,6 +393,7 @@ void sink_task_runner::consume(api::sink_task& task) {
         }
         batch.push_back(std::move(r));
       }
+      metrics().records_read.fetch_add(read, std::memory_order_relaxed);
     } else {
       rd_kafka_consumer_poll(consumer_, 0);  // keep group membership; partitions are paused
       // Drop records of partitions revoked meanwhile: their new owner re-reads them.
