@@ -263,6 +263,19 @@ std::optional<insert_spec> parse_insert(const std::string& text) {
   return insert_spec{t, true};
 }
 
+// Sets a member as Map.put does: replaced in place when present, else added at the end.
+// (json::operator[] takes its key by value and builds a null member before the assignment.)
+template <typename V>
+void put_member(json::object_t& members, const std::string& name, const V& value) {
+  for (auto& m : members) {
+    if (m.first == name) {
+      m.second = value;
+      return;
+    }
+  }
+  members.emplace_back(name, value);
+}
+
 class insert_field final : public transformation {
  public:
   insert_field(const plugin_config& c, side s)
@@ -295,11 +308,12 @@ class insert_field final : public transformation {
       // Without a schema, absent metadata adds no field.
       require_map(v, purpose);
       reserve_members(v, inserted());
-      if (topic_) v[topic_->name] = r.topic;
-      if (partition_ && r.partition) v[partition_->name] = *r.partition;
-      if (offset_) v[offset_->name] = *r.kafka_offset;
-      if (timestamp_ && r.timestamp_ms) v[timestamp_->name] = *r.timestamp_ms;
-      if (static_ && static_value_) v[static_->name] = *static_value_;
+      auto& members = v.get_ref<json::object_t&>();
+      if (topic_) put_member(members, topic_->name, r.topic);
+      if (partition_ && r.partition) put_member(members, partition_->name, *r.partition);
+      if (offset_) put_member(members, offset_->name, *r.kafka_offset);
+      if (timestamp_ && r.timestamp_ms) put_member(members, timestamp_->name, *r.timestamp_ms);
+      if (static_ && static_value_) put_member(members, static_->name, *static_value_);
       return true;
     }
     require_struct(v, schema, purpose);
