@@ -40,6 +40,15 @@ def produce(bootstrap, n):
     p.flush(60)
 
 
+def sink_until_written(worker, redis, n, name):
+    """Creates the STRING sink `name` (1 task) and waits until Redis counted n SETs."""
+    worker.create_connector(name, {
+        "connector.class": "com.redis.kafka.connect.RedisSinkConnector", "tasks.max": "1",
+        "topics": TOPIC, "redis.uri": redis.uri, "redis.type": "STRING",
+        "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+    procs.wait_until(lambda: redis.command_calls("set") >= n, 300, f"{n} SETs")
+
+
 def one_run(worker, redis, n, name, scrape, interval):
     redis.reset()
     stop = threading.Event()
@@ -55,11 +64,7 @@ def one_run(worker, redis, n, name, scrape, interval):
     cpu0, t0 = procs.cpu_seconds(worker.pid), time.monotonic()
     if t:
         t.start()
-    worker.create_connector(name, {
-        "connector.class": "com.redis.kafka.connect.RedisSinkConnector", "tasks.max": "1",
-        "topics": TOPIC, "redis.uri": redis.uri, "redis.type": "STRING",
-        "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
-    procs.wait_until(lambda: redis.command_calls("set") >= n, 300, f"{n} SETs")
+    sink_until_written(worker, redis, n, name)
     wall, cpu = time.monotonic() - t0, procs.cpu_seconds(worker.pid) - cpu0
     stop.set()
     if t:
@@ -72,11 +77,7 @@ def cpu_per_scrape(worker, redis, n, name, scrapes):
     """The worker's CPU seconds per GET /metrics, with one sink task running idle (its records
     written), measured over `scrapes` requests on one keep-alive connection."""
     redis.reset()
-    worker.create_connector(name, {
-        "connector.class": "com.redis.kafka.connect.RedisSinkConnector", "tasks.max": "1",
-        "topics": TOPIC, "redis.uri": redis.uri, "redis.type": "STRING",
-        "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
-    procs.wait_until(lambda: redis.command_calls("set") >= n, 300, f"{n} SETs")
+    sink_until_written(worker, redis, n, name)
     conn = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=10)
     size = 0
 

@@ -61,13 +61,8 @@ class OperabilityTest(unittest.TestCase):
         tmp = tempfile.TemporaryDirectory(prefix="ferry-OperabilityTest-")
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
-        exe = fh.binary(BUILD_DIR, "ferry-worker")
-        hashed = subprocess.run([exe, "hash-password"], input=AUTH_PW + "\n",
-                                capture_output=True, text=True, check=True,
-                                timeout=30).stdout.strip()
         credentials = os.path.join(self.dir, "credentials")
-        with open(credentials, "w") as f:
-            f.write(f"admin:{hashed}\n")
+        fh.write_credentials(BUILD_DIR, credentials, "admin", AUTH_PW)
         self.auth = basic("admin", AUTH_PW)
         self.redis, self.kafka, self.worker = fh.start_stack(
             self, BUILD_DIR, self.dir,

@@ -211,13 +211,8 @@ class UiTest(unittest.TestCase):
         tmp = tempfile.TemporaryDirectory(prefix="ferry-UiTest-")
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
-        exe = fh.binary(BUILD_DIR, "ferry-worker")
-        hashed = subprocess.run([exe, "hash-password"], input=PASSWORD + "\n",
-                                capture_output=True, text=True, check=True,
-                                timeout=30).stdout.strip()
         credentials = os.path.join(self.dir, "credentials")
-        with open(credentials, "w") as f:
-            f.write(f"{USER}:{hashed}\n")
+        fh.write_credentials(BUILD_DIR, credentials, USER, PASSWORD)
         self.redis, self.kafka, self.worker = fh.start_stack(
             self, BUILD_DIR, self.dir,
             properties={"rest.basic.auth.credentials.file": credentials,

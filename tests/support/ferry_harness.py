@@ -119,6 +119,17 @@ class StackTest(unittest.TestCase):
         self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
 
 
+def write_credentials(build_dir, path, user, password):
+    """A basic-auth credentials file (rest.basic.auth.credentials.file) with one user, its
+    password hashed by `ferry-worker hash-password`; returns the hash."""
+    hashed = subprocess.run([binary(build_dir, "ferry-worker"), "hash-password"],
+                            input=password + "\n", capture_output=True, text=True, check=True,
+                            timeout=30).stdout.strip()
+    with open(path, "w") as f:
+        f.write(f"# ferry users\n{user}:{hashed}\n")
+    return hashed
+
+
 def binary(build_dir, name):
     """Path of an executable in the build dir; fails clearly when it is missing."""
     for candidate in (os.path.join(build_dir, name),
