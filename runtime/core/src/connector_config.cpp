@@ -127,10 +127,12 @@ void register_config_secrets(const api::connector_plugin* plugin, const api::con
   if (!secrets.empty()) log::add_global_secrets(secrets);
 }
 
-void register_resolved_secrets(const resolved_config& resolved) {
-  std::vector<std::string> secrets;
-  for (const auto& [value, reference] : resolved.secrets) secrets.push_back(value);
-  if (!secrets.empty()) log::add_global_secrets(secrets);
+void register_resolved_secrets(const api::connector_plugin* plugin,
+                               const resolved_config& resolved) {
+  // Only what secret keys resolved to: a provider also fills plain settings (a user name, a
+  // host), and hiding those everywhere would hide any word they share (e.g. a path). The task's
+  // own lines and errors show every resolved value as its reference (resolved_config::redact).
+  register_config_secrets(plugin, resolved.values);
 }
 
 api::parsed_config parse_checked(const api::config_def& def, const api::config_map& config) {

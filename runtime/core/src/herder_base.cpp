@@ -144,7 +144,7 @@ resolved_config herder_base::resolve(const api::config_map& config) const {
   if (!env_.providers) return {.values = config, .secrets = {}};
   try {
     auto resolved = env_.providers->resolve(config);
-    register_resolved_secrets(resolved);
+    register_resolved_secrets(plugin_of(config), resolved);
     return resolved;
   } catch (const api::config_error& e) {
     throw bad_request_error(e.what());

@@ -42,8 +42,8 @@ void task_runner::thread_main() {
         auto conn = env_.providers->resolve(raw_connector);
         task_config_ = std::move(task.values);
         connector_config_ = std::move(conn.values);
-        register_resolved_secrets(task);
-        register_resolved_secrets(conn);
+        register_resolved_secrets(&plugin_, task);
+        register_resolved_secrets(&plugin_, conn);
         resolved.secrets = std::move(task.secrets);
         resolved.secrets.insert(resolved.secrets.end(), conn.secrets.begin(), conn.secrets.end());
         log::set_thread_redactions(resolved.secrets);

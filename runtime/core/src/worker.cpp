@@ -113,7 +113,7 @@ class connector_runner : public std::enable_shared_from_this<connector_runner> {
       if (!restarts) restarts.emplace(restart_policy::from(config_));
       if (env_.providers) {
         resolved = env_.providers->resolve(config_);
-        register_resolved_secrets(resolved);
+        register_resolved_secrets(&plugin_, resolved);
         log::set_thread_redactions(resolved.secrets);
       }
       const auto& config = resolved.values;

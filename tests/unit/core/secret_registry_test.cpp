@@ -70,13 +70,15 @@ TEST_CASE("secrets: registered values are hidden in every log line and resolved-
   auto plugin = token_plugin();
   ferry::core::register_config_secrets(&plugin, {{"auth.token", "LoggedTok-8f8f"}});
   ferry::core::resolved_config resolved;
-  resolved.secrets = {{"ResolvedPw-1234", "${env:PW}"}};
-  ferry::core::register_resolved_secrets(resolved);
+  resolved.values = {{"redis.password", "ResolvedPw-1234"}, {"redis.username", "ResolvedUser"}};
+  resolved.secrets = {{"ResolvedPw-1234", "${env:PW}"}, {"ResolvedUser", "${env:USER}"}};
+  ferry::core::register_resolved_secrets(&plugin, resolved);
   // A resolved_config shows its own values as their references, other secrets as [hidden].
   CHECK(resolved.redact("failed with LoggedTok-8f8f and ResolvedPw-1234") ==
         "failed with [hidden] and ${env:PW}");
-  // Elsewhere (another thread, a REST answer) the resolved value is [hidden] too.
-  CHECK(ferry::log::hide_secrets("ResolvedPw-1234") == "[hidden]");
+  // Elsewhere (another thread, a REST answer) the resolved password is [hidden] too; what a
+  // provider resolved for a plain key (a user name) is no secret there.
+  CHECK(ferry::log::hide_secrets("ResolvedPw-1234 ResolvedUser") == "[hidden] ResolvedUser");
   // Repeats and "[hidden]" itself are not added twice / at all.
   ferry::log::add_global_secrets({"LoggedTok-8f8f", "[hidden]"});
   CHECK(ferry::log::hide_secrets("x LoggedTok-8f8f [hidden] y") == "x [hidden] [hidden] y");

@@ -33,8 +33,10 @@ api::parsed_config parse_checked(const api::config_def& def, const api::config_m
 // that holds a config-provider reference is left out (the resolved value is the secret: see
 // register_resolved_secrets). Configs are still stored and read back as written.
 void register_config_secrets(const api::connector_plugin* plugin, const api::config_map& config);
-// The values config providers resolved (`resolved.secrets`), registered the same way.
-void register_resolved_secrets(const resolved_config& resolved);
+// What config providers resolved for the secret keys of a config (as above), registered the
+// same way; resolved values of other keys (a user name, a host) are not secrets.
+void register_resolved_secrets(const api::connector_plugin* plugin,
+                               const resolved_config& resolved);
 
 // "Connector configuration is invalid and contains the following N error(s): ..." or empty.
 std::string describe_errors(const std::vector<api::config_value>& values);
