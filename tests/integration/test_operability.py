@@ -55,7 +55,7 @@ def without_values(validation):
     return out
 
 
-class OperabilityTest(unittest.TestCase):
+class OperabilityTest(fh.StackTest):  # its tearDown: a clean stop of the worker
 
     def setUp(self):
         tmp = tempfile.TemporaryDirectory(prefix="ferry-OperabilityTest-")
@@ -70,12 +70,6 @@ class OperabilityTest(unittest.TestCase):
                         "rest.basic.auth.credentials.file": credentials,
                         "ssl.keystore.password": WORKER_SSL_PW,
                         "producer.ssl.key.password": PRODUCER_PW})
-
-    def tearDown(self):
-        if self.worker.running():
-            code, _ = self.worker.terminate(timeout=30)
-            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
-        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
 
     def call(self, method, path, body=None):
         return self.worker.request(method, path, body, headers=self.auth)

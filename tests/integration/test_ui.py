@@ -205,7 +205,7 @@ def find_button(name, action):
             f".querySelector('button[data-action={action}]')")
 
 
-class UiTest(unittest.TestCase):
+class UiTest(fh.StackTest):  # its tearDown: a clean stop of the worker
 
     def setUp(self):
         tmp = tempfile.TemporaryDirectory(prefix="ferry-UiTest-")
@@ -217,12 +217,6 @@ class UiTest(unittest.TestCase):
             self, BUILD_DIR, self.dir,
             properties={"rest.basic.auth.credentials.file": credentials,
                         **fh.StackTest.SHORT_SESSIONS})
-
-    def tearDown(self):
-        if self.worker.running():
-            code, _ = self.worker.terminate(timeout=30)
-            self.assertEqual(code, 0, self.worker.log_text(tail=4000))
-        self.assertEqual(self.worker.crash_markers(), [], self.worker.log_text(tail=6000))
 
     # ---- REST, with credentials
 
