@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -31,6 +32,8 @@ BUILD_DIR = None
 STREAMS = ["s1", "s2", "s3", "s4"]
 PER_STREAM = 50_000
 BATCH = 500
+WRITE_RATE = 8000  # entries/s: 25 s of writing, longer than the kills and restarts take
+WRITE_CHUNK = 200  # entries per stream and redis-cli call
 SESSION_MS = 3000
 
 
@@ -74,10 +77,28 @@ class Stack:
         fh.dump_on_failure(testcase, self.worker, self.redis, self.kafka)
         self.worker.start(timeout=60)
 
-    def fill_streams(self):
-        # Entry ids are the per-stream sequence numbers, so order is easy to check.
-        for s in STREAMS:
-            self.redis.pipe([["XADD", s, f"{i}-1", "i", str(i)] for i in range(1, PER_STREAM + 1)])
+    def start_writer(self, testcase):
+        """Adds the entries in a thread, paced (WRITE_RATE entries/s over all streams), so that
+        every kill lands while the source still has entries to read: unpaced, the source reads
+        200k entries in well under a second and a later kill found nothing left to wait for.
+        Entry ids are the per-stream sequence numbers, so order is easy to check."""
+        errors = []
+
+        def write_all():
+            began = time.monotonic()
+            try:
+                for k, first in enumerate(range(1, PER_STREAM + 1, WRITE_CHUNK)):
+                    due = began + k * WRITE_CHUNK * len(STREAMS) / WRITE_RATE
+                    time.sleep(max(0.0, due - time.monotonic()))  # pacing, not waiting
+                    last = min(first + WRITE_CHUNK, PER_STREAM + 1)
+                    self.redis.pipe([["XADD", s, f"{i}-1", "i", str(i)]
+                                     for s in STREAMS for i in range(first, last)])
+            except Exception as e:  # reported by the test thread
+                errors.append(e)
+        writer = threading.Thread(target=write_all)
+        writer.start()
+        testcase.addCleanup(writer.join)
+        return writer, errors
 
     def create_source(self, name, **extra):
         config = {"connector.class": fh.SOURCE_CLASS_FERRY, "tasks.max": "2",
@@ -103,19 +124,24 @@ class Stack:
         """Fills the streams, runs the source, kill -9s the worker each time the run wrote
         another fraction of `kills` of the total, restarts it; returns {stream: [ids in Kafka
         order]} once every entry arrived."""
-        self.fill_streams()
         self.create_source(name)
+        writer, errors = self.start_writer(testcase)
         total = PER_STREAM * len(STREAMS)
         base = 0
+        mid_run = 0
         for fraction in kills:
             # Each kill comes after this run wrote `fraction` of the total (duplicates count:
             # a restarted at-least-once task first writes again what it had not committed).
             fh.wait_until(lambda: self.written() >= base + fraction * total, 120,
                           f"{fraction:.0%} more of the records in Kafka before a kill")
+            mid_run += writer.is_alive()
             self.worker.kill9()
             base = self.written()
             self.worker.start(timeout=60)
         self.worker.wait_running(name, tasks=2, timeout=120)
+        writer.join()
+        testcase.assertEqual(errors, [])
+        self.kills_while_writing = mid_run
 
         def complete():
             return all(len(set(self.read_committed_ids(s))) >= PER_STREAM for s in STREAMS)
@@ -149,7 +175,7 @@ def check_streams(testcase, ids_by_stream):
 class SourceExactlyOnceTest(unittest.TestCase):
 
     def test_kill9_exactly_once_vs_at_least_once(self):
-        kills = (0.2, 0.2, 0.2)
+        kills = (0.15, 0.15, 0.15)
         eos = Stack(self, "eos", True, {s: 1 for s in STREAMS})
         began = time.monotonic()
         eos_ids = eos.crash_run(self, "eos-src", kills)
@@ -186,7 +212,9 @@ class SourceExactlyOnceTest(unittest.TestCase):
               f"exactly-once {sum(len(v) for v in eos_ids.values())} records read_committed "
               f"({eos_dups} from transactions open at the kills, which a Kafka broker aborts; "
               f"{eos_seconds:.1f} s), at-least-once {sum(len(v) for v in alo_ids.values())} "
-              f"({alo_dups} duplicates; {alo_seconds:.1f} s)", file=sys.stderr)
+              f"({alo_dups} duplicates; {alo_seconds:.1f} s); kills while entries were being "
+              f"added: {eos.kills_while_writing} and {alo.kills_while_writing} of {len(kills)}",
+              file=sys.stderr)
 
         # Refusal on this worker (exactly.once.source.support not enabled): a clear 400.
         r = alo.worker.post("/connectors", {"name": "needs-eos", "config": {

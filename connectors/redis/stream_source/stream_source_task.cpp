@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "ferry/api/errors.hpp"
+#include "ferry/api/json_text.hpp"
 #include "stream_source/stream_ids.hpp"
 
 namespace ferry::redis {
@@ -68,6 +69,7 @@ constexpr int k_scan_steps_per_poll = 8;
 void stream_source_task::start(const api::config_map& config, api::source_task_context& context) {
   config_ = stream_source_config::parse(config);
   context_ = &context;
+  write_values_ = context.values() == api::value_form::schemaless_json;
   connection_ = make_client_(config_.endpoint);
   consumer_ = config_.consumer_name();
   for (const auto& s : config_.streams) add_stream(s, true);
@@ -96,6 +98,7 @@ void stream_source_task::add_stream(const std::string& key, bool listed) {
   st.key = key;
   st.topic = config_.topic_for(key);
   st.partition = json{{"stream", key}};
+  if (std::string k; api::append_json_string(k, key)) st.value_middle = ",\"stream\":" + k + ",\"body\":";
   st.listed = listed;
   auto stored = context_->offset(st.partition);
   if (stored && stored->is_object() && stored->contains("offset") &&
@@ -299,12 +302,18 @@ void stream_source_task::take_entries(std::size_t s, redis_reply_view entries,
       st.to_ack.push_back(std::move(id));
       continue;
     }
+    if (ack_now) st.to_ack.push_back(id);
+    if (write_values_) {
+      if (auto r = make_written_record(st, id, fields)) {
+        out.push_back(std::move(*r));
+        continue;
+      }
+    }
     json body = json::object();
     reserve_members(body, fields.size() / 2);
     for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
       body[std::string(fields[f].str())] = std::string(fields[f + 1].str());
     }
-    if (ack_now) st.to_ack.push_back(id);
     out.push_back(make_record(st, std::move(id), std::move(body)));
   }
 }
@@ -332,16 +341,20 @@ void stream_source_task::take_stream_replies(redis_reply_view reply,
   }
 }
 
-api::source_record stream_source_task::make_record(stream_state& st, std::string id, json body) {
+api::source_record stream_source_task::record_for(stream_state& st, const std::string& id) {
   api::source_record r;
   r.source_partition = st.partition;
   // The offset never goes back (entries claimed from other consumers are older than what this
   // consumer read already); "entry" then names the entry itself, for its XACK.
+  r.source_offset = json::object();
+  auto& offset = r.source_offset.get_ref<json::object_t&>();
   if (st.high_id.empty() || id_after(id, st.high_id)) {
     st.high_id = id;
-    r.source_offset = json{{"offset", id}};
+    offset.emplace_back("offset", id);
   } else {
-    r.source_offset = json{{"offset", st.high_id}, {"entry", id}};
+    offset.reserve(2);
+    offset.emplace_back("offset", st.high_id);
+    offset.emplace_back("entry", id);
   }
   r.topic = st.topic;
   switch (config_.key_layout) {
@@ -355,12 +368,18 @@ api::source_record stream_source_task::make_record(stream_state& st, std::string
       break;
     case stream_key_layout::none:
       break;
-    case stream_key_layout::body_field: {
-      auto f = body.find(config_.key_field);
-      if (f != body.end()) r.key = *f;
-      r.key_schema = key_schema(true);
+    case stream_key_layout::body_field:
+      r.key_schema = key_schema(true);  // the key itself comes from the body
       break;
-    }
+  }
+  return r;
+}
+
+api::source_record stream_source_task::make_record(stream_state& st, std::string id, json body) {
+  auto r = record_for(st, id);
+  if (config_.key_layout == stream_key_layout::body_field) {
+    auto f = body.find(config_.key_field);
+    if (f != body.end()) r.key = *f;
   }
   if (config_.value_layout == stream_value_layout::body) {
     r.value = std::move(body);
@@ -373,6 +392,51 @@ api::source_record stream_source_task::make_record(stream_state& st, std::string
     r.value = std::move(value);
     r.value_schema = stream_value_schema();
   }
+  return r;
+}
+
+std::optional<api::source_record> stream_source_task::make_written_record(
+    stream_state& st, const std::string& id, redis_reply_view fields) {
+  const bool whole = config_.value_layout != stream_value_layout::body;
+  if (whole && st.value_middle.empty()) return std::nullopt;
+  const std::size_t n = fields.size() / 2;
+  // A field name given twice keeps only its last value in the converter's object.
+  constexpr std::size_t k_max_compared = 16;
+  if (n > k_max_compared) return std::nullopt;
+  std::size_t size = whole ? id.size() + st.value_middle.size() + 12 : 2;
+  for (std::size_t f = 0; f < 2 * n; f += 2) {
+    auto name = fields[f].str();
+    for (std::size_t g = 0; g < f; g += 2) {
+      if (fields[g].str() == name) return std::nullopt;
+    }
+    size += name.size() + fields[f + 1].str().size() + 6;
+  }
+  std::string text;
+  text.reserve(size);
+  if (whole) {
+    text += "{\"id\":\"";
+    text += id;  // digits and a dash: nothing to escape
+    text += '"';
+    text += st.value_middle;
+  }
+  text += '{';
+  std::optional<std::string_view> key_field;
+  for (std::size_t f = 0; f < 2 * n; f += 2) {
+    if (f > 0) text += ',';
+    auto name = fields[f].str();
+    auto value = fields[f + 1].str();
+    if (!api::append_json_string(text, name)) return std::nullopt;
+    text += ':';
+    if (!api::append_json_string(text, value)) return std::nullopt;
+    if (config_.key_layout == stream_key_layout::body_field && name == config_.key_field) {
+      key_field = value;
+    }
+  }
+  text += '}';
+  if (whole) text += '}';
+  auto r = record_for(st, id);
+  if (key_field) r.key = std::string(*key_field);
+  r.value_bytes = std::move(text);
   return r;
 }
 

@@ -59,6 +59,9 @@ class stream_source_task final : public api::source_task {
     std::optional<std::string> pending_from;  // group mode: own pending entries left, after id
     std::string claim_from = "-";             // XPENDING position of the next claim round
     std::vector<std::string> to_ack;
+    // Written values: `,"stream":<key>,"body":` as JSON text; empty when the key is not UTF-8
+    // (its values then go through the converter, which reports that).
+    std::string value_middle;
   };
 
   void add_stream(const std::string& key, bool listed);
@@ -78,11 +81,20 @@ class stream_source_task final : public api::source_task {
   void take_stream_replies(clients::redis_reply_view reply, std::vector<api::source_record>& out,
                            bool pending_pass);
   api::source_record make_record(stream_state& st, std::string id, json body);
+  // The record of an entry with its value written as schemaless JSON (the converter's text for
+  // make_record()'s value), or nullopt when only the converter can write it: a field that is
+  // not UTF-8, a field name given twice.
+  std::optional<api::source_record> make_written_record(stream_state& st, const std::string& id,
+                                                        clients::redis_reply_view fields);
+  // What make_record() and make_written_record() share: partition, offset, topic, key layouts
+  // but body_field.
+  api::source_record record_for(stream_state& st, const std::string& id);
   std::vector<std::string> cluster_masters();
 
   client_factory make_client_;
   stream_source_config config_;
   api::source_task_context* context_ = nullptr;
+  bool write_values_ = false;  // the context offers schemaless JSON values (value_bytes)
   std::unique_ptr<clients::redis_client> connection_;
   std::string consumer_;
   std::vector<stream_state> streams_;

@@ -122,6 +122,10 @@ class json_converter final : public converter {
     return envelope.dump();
   }
 
+  api::value_form writes() const override {
+    return schemas_enable_ ? api::value_form::data : api::value_form::schemaless_json;
+  }
+
   connect_data to_connect(const std::string& topic, const char* data, std::size_t size) override {
     if (!data) return {nullptr, nullptr};
     json parsed;

@@ -92,38 +92,49 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     }
     return;
   }
-  auto& record = state->submitted->ack(entry);
   ++state->delivered;
   state->metrics->records_written.fetch_add(1, std::memory_order_relaxed);
   if (state->txn) {
-    state->uncommitted.push_back(std::move(record));
+    state->submitted->ack(entry, [state](api::source_record& record) {
+      auto offset = record.source_offset;
+      state->uncommitted.push_back(std::move(record));
+      record.source_offset = std::move(offset);
+    });
     return;
   }
-  try {
-    state->task->commit_record(record);
-  } catch (const std::exception& e) {
-    if (state->first_error.empty()) state->first_error = std::string("commit_record: ") + e.what();
-  }
+  state->submitted->ack(entry, [state](api::source_record& record) {
+    try {
+      state->task->commit_record(record);
+    } catch (const std::exception& e) {
+      if (state->first_error.empty()) {
+        state->first_error = std::string("commit_record: ") + e.what();
+      }
+    }
+  });
 }
 
 // Offsets for the task: from the connector's own offsets topic first when it has one
 // (offsets.storage.topic), then from the worker's store, as Kafka Connect reads them.
-class offset_reader final : public api::source_task_context {
+// Also offers the task to write values itself in the value converter's form, when that
+// converter has such a form and no transformation needs the values as data.
+class task_context final : public api::source_task_context {
  public:
-  offset_reader(storage::offset_store& store, std::string connector,
-                storage::offset_store* own = nullptr)
-      : store_(store), own_(own), connector_(std::move(connector)) {}
+  task_context(storage::offset_store& store, std::string connector, storage::offset_store* own,
+               api::value_form values)
+      : store_(store), own_(own), connector_(std::move(connector)), values_(values) {}
   std::optional<json> offset(const json& partition) override {
     if (own_) {
       if (auto o = own_->get(connector_, partition)) return o;
     }
     return store_.get(connector_, partition);
   }
+  api::value_form values() const override { return values_; }
 
  private:
   storage::offset_store& store_;
   storage::offset_store* own_;
   std::string connector_;
+  api::value_form values_;
 };
 
 // Aborts a transaction still open when run() leaves through an exception. Delivery reports
@@ -228,8 +239,11 @@ void source_task_runner::run() {
       }
     }
   } guard{task.get()};
-  offset_reader reader(*env_.offsets, connector_, own_offsets.get());
-  task->start(task_config_, reader);
+  auto chain = transforms::transform_chain::from_config(connector_config_);
+  const std::string chain_name = describe_chain(chain);
+  const auto value_form = chain.empty() ? value_converter->writes() : api::value_form::data;
+  task_context context(*env_.offsets, connector_, own_offsets.get(), value_form);
+  task->start(task_config_, context);
   report(target_state() == storage::target_state::paused ? storage::connector_state::paused
                                                          : storage::connector_state::running);
   log::info(k_log, "Source task started");
@@ -250,8 +264,6 @@ void source_task_runner::run() {
     rd_kafka_poll(producer.get(), static_cast<int>(d.count()));
   };
   errors.set_wait([hooks](std::chrono::milliseconds d) { return wait_between_retries(d, hooks); });
-  auto chain = transforms::transform_chain::from_config(connector_config_);
-  const std::string chain_name = describe_chain(chain);
   delivery.submitted = &submitted;
   delivery.errors = &errors;
   delivery.metrics = &metrics();
@@ -425,6 +437,11 @@ void source_task_runner::run() {
           }
           transforms::put_record(std::move(c), r);
         }
+        if (r.value_bytes && value_form == api::value_form::data) {
+          throw api::connect_error(
+              "The task handed over a value already written (value_bytes) though its context "
+              "did not offer that: a bug in the connector");
+        }
         std::optional<std::string> key, value;
         auto stage = error_stage::key_converter;
         try {
@@ -432,9 +449,14 @@ void source_task_runner::run() {
             return key_converter->from_connect(r.topic, r.key, r.key_schema.get());
           });
           stage = error_stage::value_converter;
-          value = errors.run_with_retry(stage, [&] {
-            return value_converter->from_connect(r.topic, r.value, r.value_schema.get());
-          });
+          if (r.value_bytes) {  // written by the task in the form its context offered
+            value = std::move(r.value_bytes);
+            r.value_bytes.reset();
+          } else {
+            value = errors.run_with_retry(stage, [&] {
+              return value_converter->from_connect(r.topic, r.value, r.value_schema.get());
+            });
+          }
         } catch (const retry_interrupted& e) {
           log::info(k_log, e.what(), "; the record is polled again when the task runs again");
           break;

@@ -19,11 +19,15 @@ submitted_records::entry* submitted_records::submit(api::source_record record) {
   return &e;
 }
 
-api::source_record& submitted_records::ack(entry* e) {
+void submitted_records::acked(entry* e) {
   e->acked = true;
-  acked_ = std::move(e->record);
-  e->record.source_offset = acked_.source_offset;  // all that is kept of it
   auto& q = *e->queue;
+  if (&q.entries.front() != e) {  // waits for earlier records: keep only its offset
+    auto offset = std::move(e->record.source_offset);
+    e->record = api::source_record{};
+    e->record.source_offset = std::move(offset);
+    return;
+  }
   bool advanced = false;
   while (!q.entries.empty() && q.entries.front().acked) {
     auto& front = q.entries.front();
@@ -38,7 +42,6 @@ api::source_record& submitted_records::ack(entry* e) {
     q.listed = true;
     advanced_.push_back(&q);
   }
-  return acked_;
 }
 
 std::vector<storage::source_offset> submitted_records::take_committable() {

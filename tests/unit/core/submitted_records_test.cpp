@@ -79,9 +79,12 @@ TEST_CASE("submitted_records drops acknowledged records without a source partiti
   auto* n1 = s.submit(record_without_partition("n1"));
   auto* n2 = s.submit(record_without_partition("n2"));
   auto* p = s.submit(record("s", "1"));
-  CHECK(s.ack(n1).value == "n1");
-  CHECK(s.ack(n2).value == "n2");
-  CHECK(s.ack(p).value == "1");
+  std::vector<json> seen;
+  auto keep = [&](source_record& r) { seen.push_back(r.value); };
+  s.ack(n1, keep);
+  s.ack(n2, keep);
+  s.ack(p, keep);
+  CHECK(seen == std::vector<json>{"n1", "n2", "1"});
   CHECK(s.outstanding() == 0);  // folded as soon as acknowledged, before any commit
   auto offsets = take(s);
   REQUIRE(offsets.size() == 1);  // no offset for the partition-less records
@@ -94,7 +97,7 @@ TEST_CASE("submitted_records hands each record back once, when it is acknowledge
   for (int i = 0; i < 5; ++i) entries.push_back(s.submit(record("s", std::to_string(i))));
   std::vector<std::string> seen;
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {  // acks arrive reversed
-    seen.push_back(s.ack(*it).value.get<std::string>());
+    s.ack(*it, [&](source_record& r) { seen.push_back(r.value.get<std::string>()); });
   }
   CHECK(seen == std::vector<std::string>{"4", "3", "2", "1", "0"});
   CHECK(s.outstanding() == 0);
@@ -102,6 +105,26 @@ TEST_CASE("submitted_records hands each record back once, when it is acknowledge
   REQUIRE(offsets.size() == 1);
   CHECK(offsets[0].offset == json{{"id", "4"}});
   CHECK(take(s).empty());
+}
+
+TEST_CASE("submitted_records commits the offset of a record its user moved away") {
+  submitted_records s;
+  auto* a = s.submit(record("s", "1"));
+  auto* b = s.submit(record("s", "2"));
+  std::vector<source_record> kept;
+  auto move_away = [&](source_record& r) {
+    auto offset = r.source_offset;
+    kept.push_back(std::move(r));
+    r.source_offset = std::move(offset);
+  };
+  s.ack(b, move_away);  // waits for a
+  s.ack(a, move_away);
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0].value == "2");
+  CHECK(kept[1].value == "1");
+  auto offsets = take(s);
+  REQUIRE(offsets.size() == 1);
+  CHECK(offsets[0].offset == json{{"id", "2"}});
 }
 
 TEST_CASE("submitted_records entry pointers stay valid while more records are submitted") {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../sink/sink_test_support.hpp"
+#include "ferry/core/converters.hpp"
 #include "stream_source/stream_source_task.hpp"
 
 using ferry::json;
@@ -49,6 +50,8 @@ class offsets final : public ferry::api::source_task_context {
     return json{{"offset", it->second}};
   }
   std::map<std::string, std::string> stored;
+  ferry::api::value_form form = ferry::api::value_form::data;
+  ferry::api::value_form values() const override { return form; }
 };
 
 std::string bulk(const std::string& s) {
@@ -205,4 +208,60 @@ TEST_CASE("a Redis error that retrying cannot fix fails the poll with the stream
                        ferry::api::connect_error);
   h.redis->replies = {"-LOADING Redis is loading the dataset in memory\r\n"};
   CHECK_THROWS_AS(h.task.poll(), ferry::api::retriable_error);
+}
+
+TEST_CASE("written values are byte for byte what the JSON converter writes from the data") {
+  // Entries with escapes, UTF-8, a field that is not UTF-8 and a field name given twice; each
+  // layout read twice: with values as data (through the converter) and written by the task.
+  auto fields_entry = [](const std::string& id, const std::vector<std::string>& fields) {
+    std::vector<std::string> items;
+    for (const auto& f : fields) items.push_back(bulk(f));
+    return array({bulk(id), array(items)});
+  };
+  const std::string reply = stream_reply(
+      "s\"1", {fields_entry("1-0", {"user", "ann", "note", "say \"hi\"\n\t\x01/\\"}),
+               fields_entry("2-0", {"user", "b\xc3\xa9" "a", "emoji", "\xf0\x9f\x98\x80"}),
+               fields_entry("3-0", {"user", "bad\xff"}),
+               fields_entry("4-0", {"user", "x", "user", "y"}),
+               fields_entry("5-0", {"other", "no user field"})});
+  auto converter = ferry::core::make_converter("JsonConverter", {{"schemas.enable", "false"}},
+                                               false);
+  for (auto layout : {"record", "body"}) {
+    for (auto key : {"id", "body.user"}) {
+      CAPTURE(layout);
+      CAPTURE(key);
+      ferry::api::config_map config{{"redis.stream.name", "s\"1"},
+                                    {"redis.stream.value", layout},
+                                    {"redis.stream.key", key},
+                                    {"redis.stream.offset", "0-0"}};
+      harness as_data, written;
+      written.context.form = ferry::api::value_form::schemaless_json;
+      as_data.start(config);
+      written.start(config);
+      as_data.redis->replies = {reply};
+      written.redis->replies = {reply};
+      auto expected = as_data.task.poll();
+      auto got = written.task.poll();
+      REQUIRE(expected.size() == 5);
+      REQUIRE(got.size() == 5);
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        CAPTURE(i);
+        CHECK_FALSE(expected[i].value_bytes);
+        CHECK(got[i].key == expected[i].key);
+        CHECK(got[i].key_schema == expected[i].key_schema);
+        CHECK(got[i].source_partition == expected[i].source_partition);
+        CHECK(got[i].source_offset == expected[i].source_offset);
+        CHECK(got[i].topic == expected[i].topic);
+        if (i == 2 || i == 3) {  // left to the converter: not UTF-8, a name given twice
+          CHECK_FALSE(got[i].value_bytes);
+          CHECK(got[i].value == expected[i].value);
+          continue;
+        }
+        REQUIRE(got[i].value_bytes);
+        CHECK(got[i].value.is_null());
+        CHECK(*got[i].value_bytes ==
+              converter->from_connect("t", expected[i].value, expected[i].value_schema.get()));
+      }
+    }
+  }
 }

@@ -38,6 +38,10 @@ class source_task_context {
   virtual ~source_task_context() = default;
   // The last committed offset for a source partition, if any.
   virtual std::optional<json> offset(const json& source_partition) = 0;
+  // The form in which the task may hand over values already written (source_record::value_bytes):
+  // schemaless_json when the value converter is JsonConverter with schemas.enable=false and the
+  // connector has no transformations; `data` (the default) means values travel as data only.
+  virtual value_form values() const { return value_form::data; }
 };
 
 // Reads from an external system. poll() runs on the task's own thread and must return within

@@ -31,6 +31,9 @@ class converter {
                                                   const json* schema) = 0;
   // data == nullptr means a null key/value. Throws api::data_error on undecodable bytes.
   virtual connect_data to_connect(const std::string& topic, const char* data, std::size_t size) = 0;
+  // The form from_connect() writes values in when a task can write it as well (see
+  // source_record::value_bytes); `data` when it is no such form.
+  virtual value_form writes() const { return value_form::data; }
 };
 
 // A converter class a plug-in adds: `make` gets the converter's own settings (key.converter.*

@@ -20,9 +20,9 @@
 #include "ferry/api/plugin_registry.hpp"
 
 // Raised whenever a header a plug-in compiles against changes incompatibly. -D overrides it only
-// to test the refusal. 2: config_key::default_null.
+// to test the refusal. 2: config_key::default_null. 3: source_record::value_bytes, value_form.
 #ifndef FERRY_PLUGIN_API_VERSION
-#define FERRY_PLUGIN_API_VERSION 2
+#define FERRY_PLUGIN_API_VERSION 3
 #endif
 
 namespace ferry::transforms {

@@ -30,6 +30,13 @@ struct topic_partition {
 
 std::string to_string(const topic_partition& tp);
 
+// A form a source task may write record values in itself (source_record::value_bytes), offered
+// by its context when the worker would write the values in that form anyway.
+enum class value_form : std::uint8_t {
+  data,             // values go through the converter (and transformations) as data
+  schemaless_json,  // JSON text as JsonConverter with schemas.enable=false writes it
+};
+
 // A record produced by a source task. source_partition / source_offset are JSON objects of
 // primitive values (Kafka Connect's offset format); the runtime commits the offset only after
 // Kafka acknowledged this record and every earlier record of the same partition.
@@ -44,6 +51,10 @@ struct source_record {
   schema_ptr value_schema;
   std::vector<header> headers;
   std::optional<std::int64_t> timestamp_ms;
+  // Optional, instead of `value` and `value_schema` (left empty): the value already written in
+  // the form source_task_context::values() offers. The runtime gives these bytes to Kafka as
+  // they are and takes them out of the record, so commit_record() sees it without them.
+  std::optional<std::string> value_bytes;
 };
 
 // A record consumed from Kafka, converted, handed to a sink task.

@@ -22,10 +22,15 @@ class submitted_records {
 
   // Takes the record (kept until acknowledged); the pointer stays valid until then.
   entry* submit(api::source_record record);
-  // Marks a record acknowledged and drops its payload. Returns the record for the task's
-  // commit_record() hook, valid until the next call on this object (the caller may move it away,
-  // as an exactly-once task does to call commit_record() once its transaction committed).
-  api::source_record& ack(entry* e);
+  // Marks a record acknowledged. `use` sees the record first (the task's commit_record(), or
+  // the list where an exactly-once task keeps it until its transaction committed) and may move
+  // it away, all but its source_offset; then the record is dropped.
+  template <class F>
+  void ack(entry* e, F&& use) {
+    use(e->record);
+    acked(e);
+  }
+  void ack(entry* e) { acked(e); }
 
   // The latest committable offset of every partition that advanced since the last call.
   std::vector<storage::source_offset> take_committable();
@@ -34,6 +39,7 @@ class submitted_records {
 
  private:
   struct partition_queue;
+  void acked(entry* e);
 
  public:
   class entry {
@@ -55,7 +61,6 @@ class submitted_records {
   std::unordered_map<std::string, partition_queue> partitions_;
   partition_queue* last_ = nullptr;  // of the last submit(); map nodes do not move
   std::vector<partition_queue*> advanced_;
-  api::source_record acked_;
   std::size_t outstanding_ = 0;
 };
 
