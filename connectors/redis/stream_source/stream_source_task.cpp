@@ -619,12 +619,64 @@ void stream_source_task::read_new(std::vector<api::source_record>& out) {
       check(v, std::string(group ? "XREADGROUP" : "XREAD") + " on " + first +
                    (commands[c]->size() > 1 ? " and other streams" : ""));
     }
+    if (!group && read_groups_.size() == 1) send_read_ahead(v);
     take_stream_replies(v, out, false);
   }
   last_read_empty_ = out.empty();
 }
 
+void stream_source_task::send_read_ahead(redis_reply_view reply) {
+  const auto& g = read_groups_.front();
+  // Each stream goes on after its last entry in this reply (what take_entries will set).
+  std::vector<std::string_view> ids;
+  ids.reserve(g.size());
+  for (auto p : g) ids.emplace_back(streams_[p].next_id);
+  bool any = false;
+  for (std::size_t i = 0; i < reply.size(); ++i) {
+    auto stream_reply = reply[i];
+    if (stream_reply.size() < 2 || stream_reply[1].size() == 0) continue;
+    auto it = index_.find(std::string(stream_reply[0].str()));
+    if (it == index_.end()) continue;
+    auto k = std::find(g.begin(), g.end(), it->second);
+    if (k == g.end()) continue;
+    auto entries = stream_reply[1];
+    ids[static_cast<std::size_t>(k - g.begin())] = entries[entries.size() - 1][0].str();
+    any = true;
+  }
+  if (!any) return;  // nothing new now: the next poll blocks for it
+  pipeline_.clear();
+  pipeline_.begin(4 + 2 * g.size());
+  pipeline_.arg("XREAD");
+  pipeline_.arg("COUNT");
+  pipeline_.arg(std::to_string(config_.batch_size));
+  pipeline_.arg("STREAMS");
+  for (auto p : g) pipeline_.arg(streams_[p].key);
+  for (auto id : ids) pipeline_.arg(id);
+  try {
+    read_ahead_ = connection_->send_ahead(pipeline_);
+  } catch (const clients::redis_io_error&) {
+    read_ahead_ = false;  // the connection closed; the next poll reads (and reconnects) as usual
+  }
+}
+
+void stream_source_task::take_read_ahead(redis_reply_view reply,
+                                         std::vector<api::source_record>& out) {
+  if (!reply.is_nil()) {
+    if (reply.is_error()) {
+      check(reply, "XREAD on " + streams_[read_groups_.front().front()].key +
+                       (read_groups_.front().size() > 1 ? " and other streams" : ""));
+    }
+    if (read_groups_.size() == 1) send_read_ahead(reply);
+    take_stream_replies(reply, out, false);
+  }
+  last_read_empty_ = out.empty();
+}
+
 std::vector<api::source_record> stream_source_task::poll() {
+  // The reply of an XREAD sent ahead comes first: until it is read the connection carries
+  // nothing else.
+  std::vector<clients::redis_reply> ahead;
+  if (std::exchange(read_ahead_, false)) ahead = connection_->take_ahead();
   if (!config_.pattern.empty() && (scan_.active || steady_clock::now() >= scan_.next)) {
     scan_step();
   }
@@ -638,7 +690,11 @@ std::vector<api::source_record> stream_source_task::poll() {
   }
   if (config_.mode == stream_read_mode::xread) {
     pin_new_only_ids();
-    read_new(out);
+    if (ahead.size() == 1 && !read_groups_.empty()) {
+      take_read_ahead(ahead.front().view(), out);
+    } else {
+      read_new(out);
+    }
     return out;
   }
   ensure_groups();

@@ -72,6 +72,11 @@ class stream_source_task final : public api::source_task {
   void read_own_pending(std::vector<api::source_record>& out);
   void claim_idle(std::vector<api::source_record>& out);
   void read_new(std::vector<api::source_record>& out);
+  // XREAD mode with one XREAD per poll (one server): the next XREAD, without BLOCK, goes out
+  // before this reply's entries become records (redis_client::send_ahead), so Redis reads on
+  // while the task and Kafka work; the next poll() takes its reply first.
+  void send_read_ahead(clients::redis_reply_view reply);
+  void take_read_ahead(clients::redis_reply_view reply, std::vector<api::source_record>& out);
   void add_acks(clients::redis_pipeline& p);
   std::size_t ack_count() const;
   void acks_sent();
@@ -101,6 +106,7 @@ class stream_source_task final : public api::source_task {
   std::unordered_map<std::string, std::size_t> index_;  // stream key -> position in streams_
   std::vector<std::vector<std::size_t>> read_groups_;   // per XREAD command, stream positions
   bool last_read_empty_ = true;
+  bool read_ahead_ = false;  // an XREAD was sent ahead and its reply not taken yet
   clients::redis_pipeline pipeline_;
 
   // redis.stream.pattern scanning, a few SCAN calls per poll.

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
+#include <utility>
 
 #include "ferry/clients/client_metrics.hpp"
 
@@ -291,6 +293,7 @@ redis_connection::~redis_connection() {
 
 void redis_connection::close() {
   logging_in_ = false;
+  ahead_ = 0;
   if (tls_) {
     // No close_notify: the socket is closed right after, and the server does not need one.
     SSL_free(tls_);
@@ -540,6 +543,7 @@ void redis_connection::log_in(clock::time_point deadline) {
 
 std::vector<redis_reply> redis_connection::execute(const redis_pipeline& pipeline) {
   if (pipeline.empty()) return {};
+  if (ahead_ > 0) throw std::logic_error("redis_connection: replies sent ahead were not taken");
   connect();
   auto& m = metrics_->redis;
   m.commands.fetch_add(pipeline.size(), std::memory_order_relaxed);
@@ -570,6 +574,34 @@ void redis_connection::send(const redis_pipeline& pipeline) {
     if (ev == 0) fail("timed out after " + std::to_string(endpoint_.timeout.count()) + " ms");
     if (ev < 0) fail(std::strerror(errno));
   }
+}
+
+bool redis_connection::send_ahead(const redis_pipeline& pipeline) {
+  if (ahead_ > 0) throw std::logic_error("redis_connection: replies sent ahead were not taken");
+  ahead_sent_ = clock::now();
+  send(pipeline);
+  ahead_ = pipeline.size();
+  return true;
+}
+
+std::vector<redis_reply> redis_connection::take_ahead() {
+  std::vector<redis_reply> replies;
+  const auto count = std::exchange(ahead_, 0);
+  replies.reserve(count);
+  auto deadline = clock::now() + endpoint_.timeout;
+  while (replies.size() < count) {
+    auto r = read_reply(deadline);
+    if (!r) fail("timed out after " + std::to_string(endpoint_.timeout.count()) + " ms");
+    replies.push_back(std::move(*r));
+  }
+  auto& m = metrics_->redis;
+  m.pipeline_size.observe(static_cast<double>(count));
+  m.roundtrips.fetch_add(1, std::memory_order_relaxed);
+  m.latency.observe(std::chrono::duration<double>(clock::now() - ahead_sent_).count());
+  std::uint64_t errors = 0;
+  for (const auto& r : replies) errors += r.view().is_error() ? 1 : 0;
+  if (errors) m.error_replies.fetch_add(errors, std::memory_order_relaxed);
+  return replies;
 }
 
 std::optional<redis_reply> redis_connection::read_reply(clock::time_point deadline) {

@@ -149,6 +149,38 @@ struct abort_on_exit {
   }
 };
 
+// librdkafka's topic handles, one per topic this task produced to: naming the topic in every
+// produce call makes librdkafka look it up under a lock each time. Destroyed before the producer.
+class topic_handles {
+ public:
+  explicit topic_handles(rd_kafka_t* producer) : producer_(producer) {}
+  topic_handles(const topic_handles&) = delete;
+  topic_handles& operator=(const topic_handles&) = delete;
+  ~topic_handles() {
+    for (auto& [name, handle] : handles_) rd_kafka_topic_destroy(handle);
+  }
+  rd_kafka_topic_t* get(const std::string& topic) {
+    if (last_ && topic == last_name_) return last_;
+    auto it = handles_.find(topic);
+    if (it == handles_.end()) {
+      auto* handle = rd_kafka_topic_new(producer_, topic.c_str(), nullptr);
+      if (!handle) {
+        throw api::connect_error("Cannot produce to topic " + topic + ": " +
+                                 rd_kafka_err2str(rd_kafka_last_error()));
+      }
+      it = handles_.emplace(topic, handle).first;
+    }
+    last_name_ = topic;
+    return last_ = it->second;
+  }
+
+ private:
+  rd_kafka_t* producer_;
+  std::unordered_map<std::string, rd_kafka_topic_t*> handles_;
+  std::string last_name_;
+  rd_kafka_topic_t* last_ = nullptr;
+};
+
 }  // namespace
 
 std::unique_ptr<storage::kafka_offset_store> source_task_runner::open_connector_offsets(
@@ -209,6 +241,7 @@ void source_task_runner::run() {
   rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), &delivery);
   auto producer = clients::make_producer(std::move(conf));
+  topic_handles topics(producer.get());
 
   // Exactly-once: fence older instances of this task first, then read the offsets topic to its
   // end (committed records only: the offset store reads with isolation.level=read_committed),
@@ -479,8 +512,10 @@ void source_task_runner::run() {
         std::string topic = r.topic;
         std::int32_t partition = r.partition.value_or(RD_KAFKA_PARTITION_UA);
         std::int64_t ts = r.timestamp_ms.value_or(0);
+        rd_kafka_topic_t* topic_handle = nullptr;
         try {
           create_topic(topic);
+          topic_handle = topics.get(topic);
           if (txn) txn->begin_if_needed();
         } catch (...) {
           if (headers) rd_kafka_headers_destroy(headers);
@@ -489,7 +524,7 @@ void source_task_runner::run() {
         auto* entry = submitted.submit(std::move(r));
         for (;;) {
           auto err = rd_kafka_producev(
-              producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+              producer.get(), RD_KAFKA_V_RKT(topic_handle), RD_KAFKA_V_PARTITION(partition),
               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
               RD_KAFKA_V_KEY((key ? key->data() : nullptr), (key ? key->size() : 0)),
               RD_KAFKA_V_VALUE((value ? const_cast<char*>(value->data()) : nullptr),

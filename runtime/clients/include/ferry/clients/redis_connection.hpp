@@ -125,6 +125,12 @@ class redis_client {
   // Convenience for one command.
   redis_reply command(std::initializer_list<std::string_view> args);
   virtual void close() = 0;
+  // Pipelining across calls, where the client can (one server): send_ahead() writes a pipeline
+  // and returns without reading, so the server works on it while the caller does something
+  // else; take_ahead() then reads its replies. No other call in between. false: this client
+  // cannot, nothing was sent.
+  virtual bool send_ahead(const redis_pipeline& /*pipeline*/) { return false; }
+  virtual std::vector<redis_reply> take_ahead() { return {}; }
 };
 
 // One blocking connection to one Redis server, used by one thread at a time.
@@ -146,6 +152,8 @@ class redis_connection final : public redis_client {
   void connect() override;
   void close() override;
   bool connected() const { return fd_ >= 0; }
+  bool send_ahead(const redis_pipeline& pipeline) override;
+  std::vector<redis_reply> take_ahead() override;
 
   // For a Pub/Sub subscriber (redis_subscriber), whose replies come when the server pushes
   // them: send() writes the pipeline (connecting first) without reading anything, and
@@ -183,6 +191,8 @@ class redis_connection final : public redis_client {
   // Counters for GET /metrics: the scope of the thread that created this connection.
   std::shared_ptr<metrics_scope> metrics_;
   bool connected_before_ = false;  // a connect after this one is a reconnect
+  std::size_t ahead_ = 0;           // replies of send_ahead() not taken yet
+  std::chrono::steady_clock::time_point ahead_sent_{};
 };
 
 // A client for the endpoint's topology: one server, or a Redis Cluster when endpoint.cluster.
