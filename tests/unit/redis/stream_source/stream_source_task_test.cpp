@@ -3,6 +3,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../sink/sink_test_support.hpp"
@@ -21,6 +22,7 @@ namespace {
 struct script {
   std::vector<std::vector<command>> sent;
   std::deque<std::string> replies;
+  bool send_ahead = false;  // the fake can pipeline across calls (one server)
 };
 
 class fake_redis final : public ferry::clients::redis_client {
@@ -30,16 +32,33 @@ class fake_redis final : public ferry::clients::redis_client {
   void close() override {}
   std::vector<ferry::clients::redis_reply> execute(
       const ferry::clients::redis_pipeline& pipeline) override {
+    REQUIRE_MESSAGE(ahead_ == 0, "a command while replies sent ahead were not taken");
     s_->sent.push_back(sink_test::decode(pipeline));
-    REQUIRE_MESSAGE(!s_->replies.empty(), "no reply scripted for " << s_->sent.back()[0][0]);
-    auto out = sink_test::replies(s_->replies.front());
-    s_->replies.pop_front();
-    REQUIRE(out.size() == pipeline.size());
-    return out;
+    return reply_to(pipeline.size());
+  }
+  // Pipelining across calls, when the script allows it.
+  bool send_ahead(const ferry::clients::redis_pipeline& pipeline) override {
+    if (!s_->send_ahead) return false;
+    REQUIRE(ahead_ == 0);
+    s_->sent.push_back(sink_test::decode(pipeline));
+    ahead_ = pipeline.size();
+    return true;
+  }
+  std::vector<ferry::clients::redis_reply> take_ahead() override {
+    REQUIRE(ahead_ > 0);
+    return reply_to(std::exchange(ahead_, 0));
   }
 
  private:
+  std::vector<ferry::clients::redis_reply> reply_to(std::size_t commands) {
+    REQUIRE_MESSAGE(!s_->replies.empty(), "no reply scripted for " << s_->sent.back()[0][0]);
+    auto out = sink_test::replies(s_->replies.front());
+    s_->replies.pop_front();
+    REQUIRE(out.size() == commands);
+    return out;
+  }
   std::shared_ptr<script> s_;
+  std::size_t ahead_ = 0;
 };
 
 class offsets final : public ferry::api::source_task_context {
@@ -198,6 +217,38 @@ TEST_CASE("xread mode: stored offsets, $ pinned to the last entry, one XREAD for
                                           "b", "5-0", "9-1"}});
   h.task.commit();
   CHECK(h.redis->sent.size() == 3);
+}
+
+TEST_CASE("xread mode on one server: the next XREAD goes out ahead, after the reply's last ids") {
+  harness h;
+  h.redis->send_ahead = true;
+  h.start({{"redis.stream.name", "a,b"}, {"redis.stream.offset", "0-0"}, {"batch.size", "10"}});
+  const command blocking_read{"XREAD", "COUNT", "10", "BLOCK", "100", "STREAMS", "a", "b",
+                              "0-0", "0-0"};
+  // A blocking read with entries of a only: the next read, without BLOCK, goes on after a's
+  // last entry and where b was.
+  h.redis->replies = {stream_reply("a", {entry("1-0", "x"), entry("2-0", "y")})};
+  auto records = h.task.poll();
+  CHECK(records.size() == 2);
+  REQUIRE(h.redis->sent.size() == 2);
+  CHECK(h.redis->sent[0] == std::vector<command>{blocking_read});
+  CHECK(h.redis->sent[1] == std::vector<command>{{"XREAD", "COUNT", "10", "STREAMS", "a", "b",
+                                                  "2-0", "0-0"}});
+  // The next poll takes that reply and sends the one after it.
+  h.redis->replies = {stream_reply("b", {entry("5-0", "z")})};
+  records = h.task.poll();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].source_partition == json{{"stream", "b"}});
+  CHECK(h.last() == std::vector<command>{{"XREAD", "COUNT", "10", "STREAMS", "a", "b", "2-0",
+                                          "5-0"}});
+  // Nothing new: no read ahead; the poll after it blocks as usual.
+  h.redis->replies = {"*-1\r\n"};
+  CHECK(h.task.poll().empty());
+  CHECK(h.redis->sent.size() == 3);
+  h.redis->replies = {"*-1\r\n"};
+  CHECK(h.task.poll().empty());
+  CHECK(h.last() == std::vector<command>{{"XREAD", "COUNT", "10", "BLOCK", "100", "STREAMS", "a",
+                                          "b", "2-0", "5-0"}});
 }
 
 TEST_CASE("a Redis error that retrying cannot fix fails the poll with the stream's name") {
