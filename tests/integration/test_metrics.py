@@ -117,6 +117,43 @@ class MetricsTest(fh.StackTest):
         wait_until(lambda: lag_total() == 0, 60, "lag back to 0")
 
 
+class MaxPollRecordsTest(fh.StackTest):
+    """consumer.max.poll.records (a Java consumer setting) bounds the records of each put(), as
+    in Kafka Connect, instead of going to librdkafka as an unknown key."""
+
+    WORKER_KW = {"properties": {"consumer.max.poll.records": "7"}}
+
+    def test_each_put_gets_at_most_max_poll_records(self):
+        n = 100
+        fh.kcat_produce(self.kafka.bootstrap, "mp", [(f"k{i}", {"n": i}) for i in range(n)])
+        self.worker.create_connector("mp", fh.sink_config(
+            self.redis, "mp", "STRING", redis_keyspace="mp",
+            key_converter="org.apache.kafka.connect.storage.StringConverter",
+            value_converter="org.apache.kafka.connect.json.JsonConverter",
+            value_converter_schemas_enable="false"))
+        wait_until(lambda: int(self.redis.cli("EVAL", "return #redis.call('KEYS','mp:*')", "0"))
+                   == n, 60, "the sink's records in Redis")
+        _, body, _ = self.worker.get("/metrics")
+        batches = sum(v for name, labels, v in parse(body)
+                      if name == "kafka_connect_sink_task_put_batch_total"
+                      and labels.get("connector") == "mp")
+        self.assertGreaterEqual(batches, -(-n // 7))  # 100 records, at most 7 per put()
+        self.assertNotIn("max.poll.records is unknown", self.worker.log_text())
+
+
+class BadMaxPollRecordsTest(fh.StackTest):
+    WORKER_KW = {"properties": {"consumer.max.poll.records": "0"}}
+
+    def test_a_bad_value_fails_the_task_and_says_why(self):
+        self.worker.create_connector("mp", fh.sink_config(self.redis, "mp", "STRING"))
+        def failed_task():
+            tasks = (self.worker.status("mp") or {}).get("tasks") or []
+            return tasks and tasks[0]["state"] == "FAILED" and tasks[0]
+        task = wait_until(failed_task, 30, "the task FAILED")
+        self.assertEqual(task["trace"], "Invalid value 0 for consumer setting max.poll.records: "
+                         "expected an integer >= 1")
+
+
 if __name__ == "__main__":
     BUILD_DIR, argv = fh.parse_args()
     unittest.main(argv=argv)

@@ -545,17 +545,22 @@ std::vector<redis_reply> redis_connection::execute(const redis_pipeline& pipelin
   if (pipeline.empty()) return {};
   if (ahead_ > 0) throw std::logic_error("redis_connection: replies sent ahead were not taken");
   connect();
-  auto& m = metrics_->redis;
-  m.commands.fetch_add(pipeline.size(), std::memory_order_relaxed);
-  m.pipeline_size.observe(static_cast<double>(pipeline.size()));
+  metrics_->redis.commands.fetch_add(pipeline.size(), std::memory_order_relaxed);
   auto start = clock::now();
   auto replies = roundtrip(pipeline.buffer(), pipeline.size(), start + endpoint_.timeout);
+  count_roundtrip(replies, start);
+  return replies;
+}
+
+void redis_connection::count_roundtrip(const std::vector<redis_reply>& replies,
+                                       clock::time_point sent) {
+  auto& m = metrics_->redis;
+  m.pipeline_size.observe(static_cast<double>(replies.size()));
   m.roundtrips.fetch_add(1, std::memory_order_relaxed);
-  m.latency.observe(std::chrono::duration<double>(clock::now() - start).count());
+  m.latency.observe(std::chrono::duration<double>(clock::now() - sent).count());
   std::uint64_t errors = 0;
   for (const auto& r : replies) errors += r.view().is_error() ? 1 : 0;
   if (errors) m.error_replies.fetch_add(errors, std::memory_order_relaxed);
-  return replies;
 }
 
 void redis_connection::send(const redis_pipeline& pipeline) {
@@ -594,13 +599,7 @@ std::vector<redis_reply> redis_connection::take_ahead() {
     if (!r) fail("timed out after " + std::to_string(endpoint_.timeout.count()) + " ms");
     replies.push_back(std::move(*r));
   }
-  auto& m = metrics_->redis;
-  m.pipeline_size.observe(static_cast<double>(count));
-  m.roundtrips.fetch_add(1, std::memory_order_relaxed);
-  m.latency.observe(std::chrono::duration<double>(clock::now() - ahead_sent_).count());
-  std::uint64_t errors = 0;
-  for (const auto& r : replies) errors += r.view().is_error() ? 1 : 0;
-  if (errors) m.error_replies.fetch_add(errors, std::memory_order_relaxed);
+  count_roundtrip(replies, ahead_sent_);
   return replies;
 }
 

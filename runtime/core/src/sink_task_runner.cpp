@@ -1,6 +1,7 @@
 #include "ferry/core/sink_task_runner.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <utility>
 
@@ -14,7 +15,10 @@ namespace ferry::core {
 namespace {
 
 constexpr const char* k_log = "sink";
-constexpr int k_max_batch = 5000;
+// Records per put() unless consumer.max.poll.records says otherwise: Kafka's default, enough
+// to amortise a Redis round trip, few enough that four tasks' batches stay small (5000 cost a
+// 4-task HSET sink ~15 MB of RSS and no CPU: bench/README.md).
+constexpr int k_default_max_batch = 500;
 
 using clock = std::chrono::steady_clock;
 
@@ -173,6 +177,17 @@ void sink_task_runner::run() {
   config.try_emplace("auto.offset.reset", "earliest");
   config.try_emplace("enable.auto.offset.store", "false");
   config["client.id"] = "connector-consumer-" + connector_ + "-" + std::to_string(task_);
+  max_batch_ = k_default_max_batch;
+  if (auto it = config.find("max.poll.records"); it != config.end()) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+    if (ec != std::errc{} || end != it->second.data() + it->second.size() || n < 1) {
+      throw api::config_error("Invalid value " + it->second +
+                              " for consumer setting max.poll.records: expected an integer >= 1");
+    }
+    max_batch_ = n;
+    config.erase(it);
+  }
   auto conf = make_client_conf(config, "Consumer");
   rd_kafka_conf_set_rebalance_cb(conf.get(), &sink_task_runner::on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -284,7 +299,7 @@ void sink_task_runner::consume(api::sink_task& task) {
   log::info(k_log, "Sink task started");
 
   std::vector<api::sink_record> batch;
-  batch.reserve(k_max_batch);
+  batch.reserve(static_cast<std::size_t>(max_batch_));
   auto next_commit = clock::now() + env_.worker->offset_flush_interval;
   auto next_lag = clock::now();
   auto backoff = std::chrono::milliseconds(100);
@@ -310,7 +325,7 @@ void sink_task_runner::consume(api::sink_task& task) {
       refresh_topic_tracking();
       batch.clear();
       std::uint64_t read = 0;  // published once per batch: no atomic add per record
-      for (int timeout = 100; static_cast<int>(batch.size()) < k_max_batch; timeout = 0) {
+      for (int timeout = 100; static_cast<int>(batch.size()) < max_batch_; timeout = 0) {
         clients::kafka_message msg(rd_kafka_consumer_poll(consumer_, timeout));
         if (!msg) break;
         if (msg->err) {

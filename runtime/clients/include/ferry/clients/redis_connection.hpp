@@ -167,6 +167,9 @@ class redis_connection final : public redis_client {
  private:
   std::vector<redis_reply> roundtrip(const std::string& out, std::size_t replies,
                                      std::chrono::steady_clock::time_point deadline);
+  // The metrics of one round trip: its pipeline size, latency since `sent`, error replies.
+  void count_roundtrip(const std::vector<redis_reply>& replies,
+                       std::chrono::steady_clock::time_point sent);
   void open_socket(std::chrono::steady_clock::time_point deadline);
   void handshake(std::chrono::steady_clock::time_point deadline);
   void log_in(std::chrono::steady_clock::time_point deadline);

@@ -55,6 +55,9 @@ class sink_task_runner final : public task_runner, private api::sink_task_contex
   bool opening_ = false;  // inside sink_task::open(): offset() positions the new partitions
   api::offset_map open_seeks_;
   bool paused_ = false;
+  // Records per put(): the consumer's max.poll.records (a Java consumer setting librdkafka does
+  // not know, read here instead), ferry's default otherwise.
+  int max_batch_ = 0;
 };
 
 }  // namespace ferry::core
