@@ -98,7 +98,8 @@ void stream_source_task::add_stream(const std::string& key, bool listed) {
   st.key = key;
   st.topic = config_.topic_for(key);
   st.partition = json{{"stream", key}};
-  if (std::string k; api::append_json_string(k, key)) st.value_middle = ",\"stream\":" + k + ",\"body\":";
+  if (std::string k; api::append_json_string(k, key))
+    st.value_middle = ",\"stream\":" + k + ",\"body\":";
   st.listed = listed;
   auto stored = context_->offset(st.partition);
   if (stored && stored->is_object() && stored->contains("offset") &&
@@ -395,8 +396,9 @@ api::source_record stream_source_task::make_record(stream_state& st, std::string
   return r;
 }
 
-std::optional<api::source_record> stream_source_task::make_written_record(
-    stream_state& st, const std::string& id, redis_reply_view fields) {
+std::optional<api::source_record> stream_source_task::make_written_record(stream_state& st,
+                                                                          const std::string& id,
+                                                                          redis_reply_view fields) {
   const bool whole = config_.value_layout != stream_value_layout::body;
   if (whole && st.value_middle.empty()) return std::nullopt;
   const std::size_t n = fields.size() / 2;

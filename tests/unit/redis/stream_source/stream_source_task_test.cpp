@@ -223,8 +223,8 @@ TEST_CASE("xread mode on one server: the next XREAD goes out ahead, after the re
   harness h;
   h.redis->send_ahead = true;
   h.start({{"redis.stream.name", "a,b"}, {"redis.stream.offset", "0-0"}, {"batch.size", "10"}});
-  const command blocking_read{"XREAD", "COUNT", "10", "BLOCK", "100", "STREAMS", "a", "b",
-                              "0-0", "0-0"};
+  const command blocking_read{"XREAD",   "COUNT", "10", "BLOCK", "100",
+                              "STREAMS", "a",     "b",  "0-0",   "0-0"};
   // A blocking read with entries of a only: the next read, without BLOCK, goes on after a's
   // last entry and where b was.
   h.redis->replies = {stream_reply("a", {entry("1-0", "x"), entry("2-0", "y")})};
@@ -232,15 +232,15 @@ TEST_CASE("xread mode on one server: the next XREAD goes out ahead, after the re
   CHECK(records.size() == 2);
   REQUIRE(h.redis->sent.size() == 2);
   CHECK(h.redis->sent[0] == std::vector<command>{blocking_read});
-  CHECK(h.redis->sent[1] == std::vector<command>{{"XREAD", "COUNT", "10", "STREAMS", "a", "b",
-                                                  "2-0", "0-0"}});
+  CHECK(h.redis->sent[1] ==
+        std::vector<command>{{"XREAD", "COUNT", "10", "STREAMS", "a", "b", "2-0", "0-0"}});
   // The next poll takes that reply and sends the one after it.
   h.redis->replies = {stream_reply("b", {entry("5-0", "z")})};
   records = h.task.poll();
   REQUIRE(records.size() == 1);
   CHECK(records[0].source_partition == json{{"stream", "b"}});
-  CHECK(h.last() == std::vector<command>{{"XREAD", "COUNT", "10", "STREAMS", "a", "b", "2-0",
-                                          "5-0"}});
+  CHECK(h.last() ==
+        std::vector<command>{{"XREAD", "COUNT", "10", "STREAMS", "a", "b", "2-0", "5-0"}});
   // Nothing new: no read ahead; the poll after it blocks as usual.
   h.redis->replies = {"*-1\r\n"};
   CHECK(h.task.poll().empty());
@@ -269,14 +269,17 @@ TEST_CASE("written values are byte for byte what the JSON converter writes from 
     for (const auto& f : fields) items.push_back(bulk(f));
     return array({bulk(id), array(items)});
   };
-  const std::string reply = stream_reply(
-      "s\"1", {fields_entry("1-0", {"user", "ann", "note", "say \"hi\"\n\t\x01/\\"}),
-               fields_entry("2-0", {"user", "b\xc3\xa9" "a", "emoji", "\xf0\x9f\x98\x80"}),
-               fields_entry("3-0", {"user", "bad\xff"}),
-               fields_entry("4-0", {"user", "x", "user", "y"}),
-               fields_entry("5-0", {"other", "no user field"})});
-  auto converter = ferry::core::make_converter("JsonConverter", {{"schemas.enable", "false"}},
-                                               false);
+  const std::string reply =
+      stream_reply("s\"1", {fields_entry("1-0", {"user", "ann", "note", "say \"hi\"\n\t\x01/\\"}),
+                            fields_entry("2-0", {"user",
+                                                 "b\xc3\xa9"
+                                                 "a",
+                                                 "emoji", "\xf0\x9f\x98\x80"}),
+                            fields_entry("3-0", {"user", "bad\xff"}),
+                            fields_entry("4-0", {"user", "x", "user", "y"}),
+                            fields_entry("5-0", {"other", "no user field"})});
+  auto converter =
+      ferry::core::make_converter("JsonConverter", {{"schemas.enable", "false"}}, false);
   for (auto layout : {"record", "body"}) {
     for (auto key : {"id", "body.user"}) {
       CAPTURE(layout);

@@ -194,7 +194,7 @@ class redis_connection final : public redis_client {
   // Counters for GET /metrics: the scope of the thread that created this connection.
   std::shared_ptr<metrics_scope> metrics_;
   bool connected_before_ = false;  // a connect after this one is a reconnect
-  std::size_t ahead_ = 0;           // replies of send_ahead() not taken yet
+  std::size_t ahead_ = 0;          // replies of send_ahead() not taken yet
   std::chrono::steady_clock::time_point ahead_sent_{};
 };
 
