@@ -616,15 +616,18 @@ void stream_source_task::read_new(std::vector<api::source_record>& out) {
       for (auto p : *commands[c]) streams_[p].group_ready = false;
       continue;
     }
-    if (v.is_error()) {
-      std::string first = streams_[commands[c]->front()].key;
-      check(v, std::string(group ? "XREADGROUP" : "XREAD") + " on " + first +
-                   (commands[c]->size() > 1 ? " and other streams" : ""));
-    }
+    if (v.is_error()) check_read(v, *commands[c]);
     if (!group && read_groups_.size() == 1) send_read_ahead(v);
     take_stream_replies(v, out, false);
   }
   last_read_empty_ = out.empty();
+}
+
+void stream_source_task::check_read(redis_reply_view reply,
+                                    const std::vector<std::size_t>& streams) const {
+  check(reply, std::string(config_.mode == stream_read_mode::group ? "XREADGROUP" : "XREAD") +
+                   " on " + streams_[streams.front()].key +
+                   (streams.size() > 1 ? " and other streams" : ""));
 }
 
 void stream_source_task::send_read_ahead(redis_reply_view reply) {
@@ -664,10 +667,7 @@ void stream_source_task::send_read_ahead(redis_reply_view reply) {
 void stream_source_task::take_read_ahead(redis_reply_view reply,
                                          std::vector<api::source_record>& out) {
   if (!reply.is_nil()) {
-    if (reply.is_error()) {
-      check(reply, "XREAD on " + streams_[read_groups_.front().front()].key +
-                       (read_groups_.front().size() > 1 ? " and other streams" : ""));
-    }
+    if (reply.is_error()) check_read(reply, read_groups_.front());
     if (read_groups_.size() == 1) send_read_ahead(reply);
     take_stream_replies(reply, out, false);
   }

@@ -76,6 +76,8 @@ class stream_source_task final : public api::source_task {
   // before this reply's entries become records (redis_client::send_ahead), so Redis reads on
   // while the task and Kafka work; the next poll() takes its reply first.
   void send_read_ahead(clients::redis_reply_view reply);
+  // Throws for an error reply to the read of these streams (positions in streams_), naming them.
+  void check_read(clients::redis_reply_view reply, const std::vector<std::size_t>& streams) const;
   void take_read_ahead(clients::redis_reply_view reply, std::vector<api::source_record>& out);
   void add_acks(clients::redis_pipeline& p);
   std::size_t ack_count() const;

@@ -1,7 +1,7 @@
 #include "ferry/core/sink_task_runner.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -179,13 +179,12 @@ void sink_task_runner::run() {
   config["client.id"] = "connector-consumer-" + connector_ + "-" + std::to_string(task_);
   max_batch_ = k_default_max_batch;
   if (auto it = config.find("max.poll.records"); it != config.end()) {
-    int n = 0;
-    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
-    if (ec != std::errc{} || end != it->second.data() + it->second.size() || n < 1) {
+    auto n = api::parse_long(it->second);
+    if (!n || *n < 1 || *n > std::numeric_limits<int>::max()) {
       throw api::config_error("Invalid value " + it->second +
                               " for consumer setting max.poll.records: expected an integer >= 1");
     }
-    max_batch_ = n;
+    max_batch_ = static_cast<int>(*n);
     config.erase(it);
   }
   auto conf = make_client_conf(config, "Consumer");
@@ -269,15 +268,7 @@ void sink_task_runner::consume(api::sink_task& task) {
                                             env_.worker->admin_config(), metrics());
   // A retry wait ends at a stop request; a pause holds the retries (partitions are not polled
   // meanwhile: the record being retried is mid-batch).
-  retry_wait_hooks hooks;
-  hooks.stopping = [this] { return stop_requested(); };
-  hooks.paused = [this] { return target_state() == storage::target_state::paused; };
-  hooks.report_pause = [this](bool paused) {
-    report(paused ? storage::connector_state::paused : storage::connector_state::running);
-  };
-  hooks.sleep = [this](std::chrono::milliseconds d) { pause_for(d); };
-  errors_->set_wait(
-      [hooks](std::chrono::milliseconds d) { return wait_between_retries(d, hooks); });
+  errors_->set_wait(retry_wait([this](std::chrono::milliseconds d) { pause_for(d); }));
   auto chain = transforms::transform_chain::from_config(connector_config_);
   const std::string chain_name = describe_chain(chain);
 

@@ -287,16 +287,9 @@ void source_task_runner::run() {
   error_handler errors(std::move(policy), connector_, task_, {}, {}, metrics());
   // Deliveries go on while a record waits for its retry; a stop request ends the wait, a pause
   // holds the retries.
-  retry_wait_hooks hooks;
-  hooks.stopping = [this] { return stop_requested(); };
-  hooks.paused = [this] { return target_state() == storage::target_state::paused; };
-  hooks.report_pause = [this](bool paused) {
-    report(paused ? storage::connector_state::paused : storage::connector_state::running);
-  };
-  hooks.sleep = [&producer](std::chrono::milliseconds d) {
+  errors.set_wait(retry_wait([&producer](std::chrono::milliseconds d) {
     rd_kafka_poll(producer.get(), static_cast<int>(d.count()));
-  };
-  errors.set_wait([hooks](std::chrono::milliseconds d) { return wait_between_retries(d, hooks); });
+  }));
   delivery.submitted = &submitted;
   delivery.errors = &errors;
   delivery.metrics = &metrics();

@@ -174,6 +174,18 @@ void task_runner::report(storage::connector_state state, const std::string& trac
           .state = state, .trace = trace, .worker_id = env_.worker->worker_id(), .generation = 0});
 }
 
+error_handler::wait_function task_runner::retry_wait(
+    std::function<void(std::chrono::milliseconds)> sleep) {
+  retry_wait_hooks hooks;
+  hooks.stopping = [this] { return stop_requested(); };
+  hooks.paused = [this] { return target_state() == storage::target_state::paused; };
+  hooks.report_pause = [this](bool paused) {
+    report(paused ? storage::connector_state::paused : storage::connector_state::running);
+  };
+  hooks.sleep = std::move(sleep);
+  return [hooks](std::chrono::milliseconds d) { return wait_between_retries(d, hooks); };
+}
+
 void task_runner::pause_for(std::chrono::milliseconds d) {
   std::unique_lock lock(mutex_);
   cv_.wait_for(lock, d, [this] { return stop_requested(); });

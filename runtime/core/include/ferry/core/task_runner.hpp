@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 #include "ferry/api/plugin_registry.hpp"
 #include "ferry/core/config_providers.hpp"
 #include "ferry/core/converters.hpp"
+#include "ferry/core/error_handling.hpp"
 #include "ferry/core/metrics.hpp"
 #include "ferry/core/worker_config.hpp"
 #include "ferry/storage/offset_store.hpp"
@@ -75,6 +77,10 @@ class task_runner : public std::enable_shared_from_this<task_runner> {
   void work_done();
   // Sleeps up to `d`, returning early on a stop request.
   void pause_for(std::chrono::milliseconds d);
+  // The wait between retries of this task's error handler (wait_between_retries): a stop
+  // request ends it, a pause holds it and is reported; `sleep` waits (returning early on a stop
+  // request) and may do the task's own upkeep meanwhile.
+  error_handler::wait_function retry_wait(std::function<void(std::chrono::milliseconds)> sleep);
   // Reports a topic this task used to the status store, once (KIP-558 active topics).
   void record_active_topic(const std::string& topic) {
     if (!env_.worker->topic_tracking || topic == last_topic_) return;
