@@ -100,6 +100,8 @@ class ErrorRetryTest(fh.StackTest):
             h = d.get("headers") or []
             headers = dict(zip(h[0::2], h[1::2]))
             self.assertEqual(headers["__connect.errors.stage"], "TRANSFORMATION")
+            # The failing transformation's class, as Kafka Connect names it.
+            self.assertEqual(headers["__connect.errors.class.name"], "ferry.test.FlakyTransform")
             self.assertEqual(headers["__connect.errors.exception.class.name"],
                              "org.apache.kafka.connect.errors.RetriableException")
         for i in range(0, N, EVERY):

@@ -106,7 +106,9 @@ class TransformsTest(fh.StackTest):
         wait_until(lambda: self.redis.cli("EXISTS", "m:c") == "1", 60, "record c written")
         self.assertEqual(self.redis.cli("GET", "m:a"), "1")
         self.assertEqual(self.redis.cli("EXISTS", "m:b"), "0")
-        self.assertIn("Executing stage 'TRANSFORMATION'", self.worker.log_text())
+        self.assertIn("Executing stage 'TRANSFORMATION' with class "
+                      "'org.apache.kafka.connect.transforms.ExtractField$Value'",
+                      self.worker.log_text())
 
     def test_plugins_list_and_describe_transforms_and_predicates(self):
         status, plugins, _ = self.worker.get("/connector-plugins?connectorsOnly=false")

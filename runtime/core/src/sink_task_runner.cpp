@@ -270,7 +270,6 @@ void sink_task_runner::consume(api::sink_task& task) {
   // meanwhile: the record being retried is mid-batch).
   errors_->set_wait(retry_wait([this](std::chrono::milliseconds d) { pause_for(d); }));
   auto chain = transforms::transform_chain::from_config(connector_config_);
-  const std::string chain_name = describe_chain(chain);
 
   auto topics = api::split_list(task_config_.count("topics") ? task_config_.at("topics") : "");
   std::string regex = task_config_.count("topics.regex") ? task_config_.at("topics.regex") : "";
@@ -370,25 +369,19 @@ void sink_task_runner::consume(api::sink_task& task) {
         }
         if (!chain.empty()) {
           auto c = transforms::take_record(r);
-          bool keep = false;
-          // A retry starts from the record as it was: the chain changes it in place.
-          std::optional<transforms::connect_record> original;
-          if (errors_->retries()) original = c;
+          bool keep = false, failed = false;
           try {
-            bool first = true;
-            keep = errors_->run_with_retry(error_stage::transformation, [&] {
-              if (!std::exchange(first, false)) c = *original;
-              return chain.apply_in_place(c);
+            keep = run_chain(chain, c, *errors_, [&](std::string_view cls, const auto& e) {
+              failed = true;
+              skip_errant(error_stage::transformation, cls, msg.get(), has_headers ? hdrs : nullptr,
+                          r.timestamp_ms, e);
             });
           } catch (const retry_interrupted& e) {
             log::info(k_log, e.what(), "; the record is read again when the task runs again");
             break;
-          } catch (const std::exception& e) {
-            skip_errant(error_stage::transformation, chain_name, msg.get(),
-                        has_headers ? hdrs : nullptr, r.timestamp_ms, e);
-            continue;
           }
-          if (!keep) {  // filtered out: done with, as if written
+          if (failed) continue;  // skipped (tolerated) and marked by skip_errant
+          if (!keep) {           // filtered out: done with, as if written
             mark_not_written(msg.get());
             continue;
           }

@@ -273,7 +273,6 @@ void source_task_runner::run() {
     }
   } guard{task.get()};
   auto chain = transforms::transform_chain::from_config(connector_config_);
-  const std::string chain_name = describe_chain(chain);
   const auto value_form = chain.empty() ? value_converter->writes() : api::value_form::data;
   task_context context(*env_.offsets, connector_, own_offsets.get(), value_form);
   task->start(task_config_, context);
@@ -441,21 +440,14 @@ void source_task_runner::run() {
         if (!chain.empty()) {
           auto c = transforms::take_record(r);
           bool keep = false;
-          // A retry starts from the record as it was: the chain changes it in place.
-          std::optional<transforms::connect_record> original;
-          if (errors.retries()) original = c;
           try {
-            bool first = true;
-            keep = errors.run_with_retry(error_stage::transformation, [&] {
-              if (!std::exchange(first, false)) c = *original;
-              return chain.apply_in_place(c);
+            keep = run_chain(chain, c, errors, [&](std::string_view cls, const auto& e) {
+              errors.handle(error_stage::transformation, cls,
+                            {.topic = c.topic, .partition = c.partition.value_or(-1)}, e);
             });
           } catch (const retry_interrupted& e) {
             log::info(k_log, e.what(), "; the record is polled again when the task runs again");
             break;  // stopping: never produced nor acked, so its offset is not committed
-          } catch (const std::exception& e) {
-            errors.handle(error_stage::transformation, chain_name,
-                          {.topic = c.topic, .partition = c.partition.value_or(-1)}, e);
           }
           if (!keep) {  // filtered out (or tolerated): its offset counts as delivered
             submitted.ack(submitted.submit(std::move(r)));

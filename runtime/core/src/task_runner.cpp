@@ -105,16 +105,6 @@ void task_runner::request_stop() {
   cv_.notify_all();
 }
 
-std::string describe_chain(const transforms::transform_chain& chain) {
-  std::string out = "transforms";
-  const char* sep = " ";
-  for (const auto& a : chain.aliases()) {
-    out.append(sep).append(a);
-    sep = ", ";
-  }
-  return out;
-}
-
 std::string task_runner::converter_class(bool is_key) const {
   const std::string key = is_key ? "key.converter" : "value.converter";
   if (auto it = connector_config_.find(key); it != connector_config_.end() && !it->second.empty()) {

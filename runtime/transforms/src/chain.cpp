@@ -236,6 +236,7 @@ transform_chain transform_chain::from_config(const api::config_map& config) {
     const auto* p = plugin_for(config, prefix, plugin_kind::transformation);
     stage s;
     s.alias = alias;
+    s.class_name = p->class_name;
     s.transform = build_transformation(*p, config, alias);
     if (auto it = config.find(prefix + "predicate"); it != config.end()) {
       auto name = api::trim(it->second);
@@ -251,9 +252,8 @@ transform_chain transform_chain::from_config(const api::config_map& config) {
 }
 
 bool transform_chain::apply_in_place(connect_record& record) {
-  for (auto& s : stages_) {
-    if (s.condition && s.condition->test(record) == s.negate) continue;
-    if (!s.transform->apply(record)) return false;
+  for (std::size_t i = 0; i < stages_.size(); ++i) {
+    if (!apply_stage(i, record)) return false;
   }
   return true;
 }

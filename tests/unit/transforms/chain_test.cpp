@@ -24,6 +24,16 @@ std::string error_of(const config_map& c) {
   return "";
 }
 
+// `transforms` ending in a Filter "drop" that applies to topics matching foo.* (predicate isFoo).
+config_map dropping_foo_topics(const std::string& transforms) {
+  return {{"transforms", transforms},
+          {"transforms.drop.type", pkg + "Filter"},
+          {"transforms.drop.predicate", "isFoo"},
+          {"predicates", "isFoo"},
+          {"predicates.isFoo.type", pkg + "predicates.TopicNameMatches"},
+          {"predicates.isFoo.pattern", "foo.*"}};
+}
+
 std::vector<std::string> errors_for(const std::vector<config_value>& values,
                                     const std::string& name) {
   for (const auto& v : values) {
@@ -104,13 +114,31 @@ TEST_SUITE("transforms") {
     CHECK_THROWS_AS(reversed.apply(schemaless(json(7))), ferry::api::data_error);
   }
 
+  TEST_CASE("stages run one at a time and name their transformation's class") {
+    config_map c = dropping_foo_topics("route, hoist, drop");
+    c.insert({{"transforms.route.type", "RegexRouter"},  // Kafka's short alias
+              {"transforms.route.regex", "(.*)"},
+              {"transforms.route.replacement", "$1-routed"},
+              {"transforms.hoist.type", pkg + "HoistField$Value"},
+              {"transforms.hoist.field", "wrapped"}});
+    auto chain = transform_chain::from_config(c);
+    REQUIRE(chain.size() == 3);
+    CHECK(chain.class_name(0) == pkg + "RegexRouter");
+    CHECK(chain.class_name(1) == pkg + "HoistField$Value");
+    CHECK(chain.class_name(2) == pkg + "Filter");
+
+    auto r = schemaless(json("x"));
+    CHECK(chain.apply_stage(1, r));  // only the hoist: the topic stays
+    CHECK(r.value == json{{"wrapped", "x"}});
+    CHECK(r.topic == "orders");
+    CHECK(chain.apply_stage(2, r));  // the predicate does not hold: kept as it is
+    CHECK(r.value == json{{"wrapped", "x"}});
+    r.topic = "foo-1";
+    CHECK_FALSE(chain.apply_stage(2, r));  // now it holds: Filter drops the record
+  }
+
   TEST_CASE("a predicate decides whether a transformation applies, negate inverts it") {
-    config_map c{{"transforms", "drop"},
-                 {"transforms.drop.type", pkg + "Filter"},
-                 {"transforms.drop.predicate", "isFoo"},
-                 {"predicates", "isFoo"},
-                 {"predicates.isFoo.type", pkg + "predicates.TopicNameMatches"},
-                 {"predicates.isFoo.pattern", "foo.*"}};
+    config_map c = dropping_foo_topics("drop");
     auto chain = transform_chain::from_config(c);
     auto foo = schemaless(json(1));
     foo.topic = "foo-1";

@@ -6,8 +6,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
+#include <utility>
 
 #include "ferry/api/config_def.hpp"
 #include "ferry/api/plugin_registry.hpp"
@@ -33,12 +35,45 @@ struct task_environment {
   std::shared_ptr<metrics_registry> metrics;          // null: the herder makes one
 };
 
+// Runs `chain` on `record` one transformation at a time, each under `errors`' retries (stage
+// TRANSFORMATION), as Kafka Connect runs its TransformationStages: a retry starts that
+// transformation again from the record as it was before it, and a failure is reported with that
+// transformation's class. Returns false when a transformation dropped the record, or failed:
+// then `on_failure(class_name, error)` was called first (it may throw to fail the task). Throws
+// retry_interrupted when the task stops during a retry wait.
+template <typename OnFailure>
+bool run_chain(transforms::transform_chain& chain, transforms::connect_record& record,
+               error_handler& errors, OnFailure&& on_failure) {
+  std::size_t i = 0;
+  try {
+    if (!errors.retries()) {
+      for (; i < chain.size(); ++i) {
+        if (!chain.apply_stage(i, record)) return false;
+      }
+      return true;
+    }
+    std::optional<transforms::connect_record> before;
+    for (; i < chain.size(); ++i) {
+      before = record;  // the transformation changes the record in place
+      bool first = true;
+      bool kept = errors.run_with_retry(error_stage::transformation, [&] {
+        if (!std::exchange(first, false)) record = *before;
+        return chain.apply_stage(i, record);
+      });
+      if (!kept) return false;
+    }
+    return true;
+  } catch (const retry_interrupted&) {
+    throw;
+  } catch (const std::exception& e) {
+    on_failure(chain.class_name(i), e);
+    return false;
+  }
+}
+
 // Runs one task on its own thread, from start() until the loop sees a stop request.
 // The worker owns runners through shared_ptr; the thread holds one too, so a task that ignores
 // a stop request can be abandoned (after task.shutdown.graceful.timeout.ms) without dangling.
-// "transforms a, b" for error reports about a transformation chain.
-std::string describe_chain(const transforms::transform_chain& chain);
-
 class task_runner : public std::enable_shared_from_this<task_runner> {
  public:
   task_runner(std::string connector, int task, const api::connector_plugin& plugin,

@@ -30,6 +30,18 @@ class transform_chain {
   std::optional<connect_record> apply(connect_record record);
   // The same, in place: returns false when the record was dropped (then `record` is unspecified).
   bool apply_in_place(connect_record& record);
+  // Stage `i` alone (0 <= i < size()), as Kafka Connect's TransformationStage: the transformation
+  // when its predicate (if any, negated if asked) holds, else the record as it is. Returns false
+  // when the transformation dropped the record. The runners call the stages one by one so that
+  // each gets its own retries and a failure names its class.
+  bool apply_stage(std::size_t i, connect_record& record) {
+    auto& s = stages_[i];
+    if (s.condition && s.condition->test(record) == s.negate) return true;
+    return s.transform->apply(record);
+  }
+  // The class of stage `i`'s transformation as Kafka names it (e.g.
+  // org.apache.kafka.connect.transforms.Cast$Value), also when the config gave a short alias.
+  const std::string& class_name(std::size_t i) const { return stages_[i].class_name; }
 
   bool empty() const { return stages_.empty(); }
   std::size_t size() const { return stages_.size(); }
@@ -39,6 +51,7 @@ class transform_chain {
  private:
   struct stage {
     std::string alias;
+    std::string class_name;
     std::unique_ptr<transformation> transform;
     std::shared_ptr<const predicate> condition;  // null: always applies
     bool negate = false;
