@@ -8,6 +8,7 @@ SIGTERM/SIGINT by run.py) ends the ones still running, by their own pid.
 import http.client
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -419,3 +420,49 @@ class PerfRecorder:
         with open(self.out_path + ".txt", "w") as out:
             out.write("\n".join(text))
         return self.out_path + ".txt"
+
+
+# ---------------------------------------------------------------------------------- callgrind
+
+def callgrind_worker(worker_binary, tmp_dir, name):
+    """(a program that runs `worker_binary` under valgrind's callgrind, the profile it writes on
+    exit), for FerryWorker in place of the worker binary."""
+    if not shutil.which("valgrind"):
+        raise BenchError("callgrind needs valgrind (apt-get install -y valgrind)")
+    out_file = os.path.join(tmp_dir, f"{name}.callgrind.out")
+    wrapper = os.path.join(tmp_dir, f"{name}-callgrind")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file={out_file} "
+                f"{os.path.abspath(worker_binary)} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    return wrapper, out_file
+
+
+SINK_TASK_THREAD = "ferry::core::sink_task_runner::run("
+
+
+def callgrind_costs(out_file, counted=lambda file, function: False):
+    """(all instructions, the sink task thread's, those of the file:function pairs `counted`
+    accepts) of a callgrind profile, from callgrind_annotate's inclusive costs. `counted` must
+    not accept a function and one it calls: their costs would be counted twice."""
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no",
+                           out_file], check=True, capture_output=True, text=True).stdout
+    total = task = chosen = 0
+    line_re = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$")
+    for line in text.splitlines():
+        m = line_re.match(line)
+        if not m:
+            continue
+        cost, what = int(m.group(1).replace(",", "")), m.group(2)
+        if what.startswith("PROGRAM TOTALS"):
+            total = cost
+            continue
+        file, _, function = what.partition(":")
+        if function.startswith(SINK_TASK_THREAD) and file.endswith("sink_task_runner.cpp"):
+            task = cost
+        if counted(file, function):
+            chosen += cost
+    if not total or not task:
+        raise BenchError(f"no program total or no {SINK_TASK_THREAD}...) in {out_file}: was the "
+                         "sink task's loop renamed?")
+    return total, task, chosen

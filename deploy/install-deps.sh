@@ -12,6 +12,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   python3 python3-confluent-kafka python3-redis
   chromium fonts-dejavu-core python3-websocket  # tests/integration/test_ui.py drives /ui headless
+  valgrind  # bench/metrics_overhead.py --callgrind, smoke-tested in the suite
 )
 
 missing=()

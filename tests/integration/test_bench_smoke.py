@@ -3,16 +3,17 @@
     /usr/bin/python3 tests/integration/test_bench_smoke.py --build-dir BUILD [unittest args]
 
 Runs `bench/run.py --records 5000 --runs 1 --verify --workloads source,set-4t,hset` once (a
-subset that covers every code path: the source, SET and HSET sinks, 4 ferry tasks, and the
-two-transform ferry variant of hset) and checks that it finishes in time, that every
-implementation of every workload moved exactly the expected records (and their content,
---verify), and that it reports sensible positive numbers. It asserts no ratio threshold: the
+subset that covers every code path: the source, SET and HSET sinks, 4 ferry tasks, the
+two-transform ferry variant of hset and plain ferry on what that chain writes) and checks that
+it finishes in time, that every implementation of every workload moved exactly the expected
+records (and their content, --verify), and that it reports sensible positive numbers. It asserts no ratio threshold: the
 machine is shared and noisy, and 5000 records are far too few to time.
 """
 
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,10 +23,12 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 BUILD_DIR = os.path.join(REPO, "build")
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import ferry_harness as fh  # noqa: E402
 RECORDS = 5000
 TIMEOUT = 180  # seconds for the whole bench run; it normally takes ~40 s
 WORKLOADS = {"source": ("ferry", "python", "bare"), "set-4t": ("ferry", "python", "bare"),
-             "hset": ("ferry", "python", "bare", "ferry+tx")}
+             "hset": ("ferry", "python", "bare", "ferry+tx", "ferry+pre")}
 
 
 class BenchSmokeTest(unittest.TestCase):
@@ -106,11 +109,12 @@ class BenchSmokeTest(unittest.TestCase):
                         self.assertIsNotNone(ratio)
                         self.assertGreater(ratio, 0)
                         self.assertTrue(ratio < 1e4)
-        tx = self.doc["workloads"]["hset"]["summary"]["tx_over_plain"]
-        for key in ("cpu_us_per_record", "steady_seconds", "e2e_seconds"):
-            with self.subTest(tx_ratio=key):
-                self.assertEqual(len(tx[key + " per run"]), 1)
-                self.assertGreater(tx[key], 0)
+        for over in ("tx_over_plain", "tx_over_pre"):
+            tx = self.doc["workloads"]["hset"]["summary"][over]
+            for key in ("cpu_us_per_record", "steady_seconds", "e2e_seconds"):
+                with self.subTest(tx_ratio=f"{over} {key}"):
+                    self.assertEqual(len(tx[key + " per run"]), 1)
+                    self.assertGreater(tx[key], 0)
 
     def test_prints_the_ratio_table(self):
         self.assertIsNotNone(self.proc, self.output())
@@ -122,7 +126,9 @@ class BenchSmokeTest(unittest.TestCase):
         self.assertRegex(out, r"\| workload +\| ferry rec/s \| python rec/s \| bare C rec/s \| "
                               r"ferry CPU s/M \|")
         self.assertRegex(out, r"\n\| set-4t \(4 tasks\) +\|[^\n]*MB (ok|MISS) \|")
-        self.assertRegex(out, r"\n\| hset +\|[^\n]* us \|[^\n]*x \|")  # the issue 7 table
+        # the issue 7 table: over plain ferry, and over plain ferry writing the same
+        self.assertRegex(out, r"\n\| hset +\| +the same records \|[^\n]* us \|[^\n]*x \|")
+        self.assertRegex(out, r"\n\| hset +\| +its output as input \|[^\n]* us \|[^\n]*x \|")
         self.assertIn("OK: 0 problem(s)", out)
 
     def test_leaves_no_process_behind(self):
@@ -143,6 +149,34 @@ class BenchSmokeTest(unittest.TestCase):
             if tmp in cmdline:
                 leftovers.append(f"{pid}: {cmdline}")
         self.assertEqual(leftovers, [])
+
+
+
+class ChainCallgrindSmokeTest(unittest.TestCase):
+    """bench/chain_callgrind.py with a tiny workload: it reports all three counts and both
+    ratios. callgrind cannot run a sanitized build, so the ASan pass skips it."""
+
+    def test_counts_the_chain_over_both_plain_sinks(self):
+        if fh.sanitized_build(BUILD_DIR):
+            self.skipTest("callgrind cannot run a sanitized build")
+        p = subprocess.run([sys.executable or "/usr/bin/python3",
+                            os.path.join(REPO, "bench", "chain_callgrind.py"), "--records", "3000",
+                            "--build-dir", BUILD_DIR], capture_output=True, text=True,
+                           timeout=600, stdin=subprocess.DEVNULL)
+        out = f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
+        self.assertEqual(p.returncode, 0, out)
+        task = {}
+        for label in ("plain", "+2 SMTs", "plain on the chain's output"):
+            m = re.search(rf"^{re.escape(label)}: the worker ran (\d+) instructions per record "
+                          rf"\(start-up included\), its sink task thread (\d+)$", p.stdout, re.M)
+            self.assertIsNotNone(m, out)
+            task[label] = int(m.group(2))
+            self.assertGreater(int(m.group(1)), task[label], out)
+        # The chain is work on top of what the same records cost without it.
+        self.assertGreater(task["+2 SMTs"], task["plain"], out)
+        for label in ("plain", "plain on the chain's output"):
+            self.assertRegex(p.stdout, rf"\+2 SMTs over {re.escape(label)}: sink task thread "
+                                       rf"[\d.]+x \([+-]\d+ instructions per record\)", out)
 
 
 if __name__ == "__main__":

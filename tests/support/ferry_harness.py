@@ -93,6 +93,13 @@ def parse_args(argv=None):
 BUILD_DIR = None  # set by parse_args(), for StackTest
 
 
+def sanitized_build(build_dir):
+    """True for a build configured with FERRY_SANITIZE (ASan + UBSan), which e.g. valgrind
+    cannot run."""
+    with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+        return any(line.strip() == "FERRY_SANITIZE:BOOL=ON" for line in f)
+
+
 class StackTest(unittest.TestCase):
     """A test with its own redis-server, dev broker and standalone worker, started in setUp as
     self.redis, self.kafka, self.worker (temp dir self.dir). tearDown requires a clean stop:
