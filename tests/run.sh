@@ -30,6 +30,7 @@ if [[ "${FERRY_SKIP_ASAN:-0}" != "1" ]]; then
   build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_SANITIZE=ON
   # librdkafka and the C runtime are not instrumented; leaks in our code are still reported.
   export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1:halt_on_error=1"
+  export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   run_tests build-asan
 fi

@@ -68,6 +68,11 @@ WORKER SETTINGS (the most used; Kafka Connect's names unless marked ferry)
                                    producer.statistics.interval.ms=10000 and
                                    consumer.statistics.interval.ms=10000 export librdkafka's
                                    statistics in GET /metrics.
+    connector.client.config.override.policy
+                                   which client settings connectors may override with
+                                   producer.override.*, consumer.override.* and
+                                   admin.override.*: All (default), None, Principal or
+                                   Allowlist (connector.client.config.override.allowlist).
     rest.basic.auth.credentials.file
                                    turns on HTTP basic authentication (all but /health).
     listeners.https.ssl.*, ssl.*   TLS of https listeners (PKCS12 or PEM keystores).

@@ -71,18 +71,6 @@ def topic_count(kafka, topic):
         return 0
 
 
-def committed_offsets(bootstrap, group, topic, partitions):
-    """The group's committed offsets {partition: offset} (OffsetFetch, no group join)."""
-    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                                         "enable.auto.commit": False})
-    try:
-        tps = consumer.committed([confluent_kafka.TopicPartition(topic, p) for p in partitions],
-                                 timeout=10)
-    finally:
-        consumer.close()
-    return {tp.partition: tp.offset for tp in tps}
-
-
 class CrashRecoveryTest(unittest.TestCase):
 
     def setUp(self):
@@ -265,7 +253,7 @@ class CrashRecoveryTest(unittest.TestCase):
                          f"offsets file after SIGTERM: {worker.read_offsets()}")
         self.assertEqual(topic_count(kafka, STREAM), n_entries)
         end_offsets = fh.kafka_end_offsets(kafka.bootstrap, SINK_TOPIC, partitions)
-        self.assertEqual(committed_offsets(kafka.bootstrap, f"connect-{SINK}", SINK_TOPIC,
+        self.assertEqual(fh.committed_offsets(kafka.bootstrap, f"connect-{SINK}", SINK_TOPIC,
                                            partitions), end_offsets,
                          "the sink did not commit what it wrote before exiting")
         hset_before = redis.command_calls("hset")
@@ -282,7 +270,7 @@ class CrashRecoveryTest(unittest.TestCase):
         wait_until(lambda: redis.cli("HGET", f"{SINK_TOPIC}:after-restart", "seq") == "new", 60,
                    "the sink record produced after the restart to reach Redis")
         new_end = fh.kafka_end_offsets(kafka.bootstrap, SINK_TOPIC, partitions)
-        wait_until(lambda: committed_offsets(kafka.bootstrap, f"connect-{SINK}", SINK_TOPIC,
+        wait_until(lambda: fh.committed_offsets(kafka.bootstrap, f"connect-{SINK}", SINK_TOPIC,
                                              partitions) == new_end, 60,
                    "the sink to commit every partition to its end")
         wait_until(lambda: worker.source_offset(SOURCE, STREAM) == new_id, 60,

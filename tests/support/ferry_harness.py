@@ -396,6 +396,21 @@ def kafka_message_count(bootstrap, topic):
     return sum(kafka_end_offsets(bootstrap, topic).values())
 
 
+def committed_offsets(bootstrap, group, topic, partitions):
+    """The group's committed offsets {partition: offset} (OffsetFetch, no group join); a
+    partition without a committed offset reads as a negative number. Needs confluent_kafka
+    (python3-confluent-kafka, installed by deploy/install-deps.sh)."""
+    import confluent_kafka
+    consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                                         "enable.auto.commit": False})
+    try:
+        tps = consumer.committed([confluent_kafka.TopicPartition(topic, p) for p in partitions],
+                                 timeout=10)
+    finally:
+        consumer.close()
+    return {tp.partition: tp.offset for tp in tps}
+
+
 # ---------------------------------------------------------------- the worker
 
 class HttpResult(tuple):

@@ -76,6 +76,29 @@ api::config_def make_common(api::connector_type type) {
   return d;
 }
 
+// The Kafka clients a connector's tasks use, whose overrides are validated (Kafka's
+// connectorUses{Producer,Consumer,Admin}): a sink's consumer, and its producer and admin client
+// when it has a dead letter queue; a source's producer, and its admin client when it creates
+// topics or has its own offsets topic.
+std::vector<client_kind> clients_used(api::connector_type type, const api::config_map& config) {
+  auto set = [&](const std::string& key) {
+    auto it = config.find(key);
+    return it != config.end() && !api::trim(it->second).empty();
+  };
+  if (type == api::connector_type::sink) {
+    if (set("errors.deadletterqueue.topic.name")) {
+      return {client_kind::producer, client_kind::consumer, client_kind::admin};
+    }
+    return {client_kind::consumer};
+  }
+  auto creation = config.lower_bound("topic.creation.");
+  if ((creation != config.end() && creation->first.starts_with("topic.creation.")) ||
+      set("offsets.storage.topic")) {
+    return {client_kind::producer, client_kind::admin};
+  }
+  return {client_kind::producer};
+}
+
 }  // namespace
 
 const api::config_def& common_connector_def(api::connector_type type) {
@@ -92,6 +115,11 @@ std::vector<api::config_value> validate_connector_config(const api::connector_pl
   auto values = def.validate(config);
   for (auto& v : transforms::validate_transforms(config)) values.push_back(std::move(v));
   if (plugin.type == api::connector_type::source) validate_source_keys(values, config, worker);
+  if (worker) {
+    for (auto kind : clients_used(plugin.type, config)) {
+      for (auto& v : worker->check_overrides(config, kind)) values.push_back(std::move(v));
+    }
+  }
   if (plugin.type == api::connector_type::sink) {
     auto topics = api::split_list(config.count("topics") ? config.at("topics") : "");
     bool regex = config.count("topics.regex") && !api::trim(config.at("topics.regex")).empty();
@@ -183,13 +211,23 @@ json config_infos(const api::connector_plugin& plugin, const api::config_map& ra
   json groups = json::array();
   for (const auto& v : values) {
     auto d = definitions.find(v.name);
-    if (d == definitions.end()) continue;  // every validated key is defined
+    // Client overrides (consumer.override.* ...) are the only keys without a definition here:
+    // Kafka shows the client's own definition of the setting, which ferry does not have.
+    const bool override_key = d == definitions.end();
     json value = json::object();
     value["name"] = v.name;
-    value["value"] = v.value ? json(*v.value) : json(nullptr);
+    if (override_key && v.value && log::is_secret_key(v.name)) {
+      value["value"] = "[hidden]";  // a password-type client setting, e.g. sasl.jaas.config
+    } else {
+      value["value"] = v.value ? json(*v.value) : json(nullptr);
+    }
     value["recommended_values"] = json::array();
     value["errors"] = v.errors;
     value["visible"] = true;
+    if (override_key) {
+      configs.push_back({{"definition", nullptr}, {"value", std::move(value)}});
+      continue;
+    }
     configs.push_back({{"definition", d->second}, {"value", std::move(value)}});
     const auto& g = d->second["group"];
     if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);

@@ -265,10 +265,14 @@ herder_base::connector_view herder_base::require_stopped(const std::string& name
   return r;
 }
 
-clients::group_offsets herder_base::sink_offsets(const std::string& name) const {
-  auto config = env_.worker->consumer_config();
+clients::group_offsets herder_base::sink_offsets(const std::string& name,
+                                                 const api::config_map& connector) const {
+  auto resolved = resolve(connector).values;
+  auto config = env_.worker->client_config(resolved, client_kind::consumer);
+  auto group = config.count("group.id") && !config.at("group.id").empty() ? config.at("group.id")
+                                                                          : "connect-" + name;
   config.erase("group.id");
-  return clients::group_offsets(config, "connect-" + name, k_offsets_timeout);
+  return clients::group_offsets(config, group, k_offsets_timeout);
 }
 
 json herder_base::connector_offsets(const std::string& name) {
@@ -285,7 +289,7 @@ json herder_base::connector_offsets(const std::string& name) {
   } else {
     auto topics = api::split_list(r.config.count("topics") ? r.config.at("topics") : "");
     auto regex = r.config.count("topics.regex") ? r.config.at("topics.regex") : "";
-    for (const auto& o : sink_offsets(name).committed(topics, regex)) {
+    for (const auto& o : sink_offsets(name, r.config).committed(topics, regex)) {
       list.push_back({{"partition", sink_partition(o.topic, o.partition)},
                       {"offset", {{"kafka_offset", o.offset}}}});
     }
@@ -335,7 +339,7 @@ json herder_base::alter_offsets_now(const std::string& name, const json& body) {
     for (const auto& e : body["offsets"]) offsets.push_back({e["partition"], e["offset"]});
     env_.offsets->put(name, offsets);
   } else {
-    auto group = sink_offsets(name);
+    auto group = sink_offsets(name, r.config);
     std::vector<clients::partition_offset> commits;
     for (const auto& e : body["offsets"]) {
       const auto& p = e["partition"];
@@ -374,7 +378,7 @@ json herder_base::reset_offsets_now(const std::string& name) {
     for (auto& o : offsets) o.offset = nullptr;
     if (!offsets.empty()) env_.offsets->put(name, offsets);
   } else {
-    auto group = sink_offsets(name);
+    auto group = sink_offsets(name, r.config);
     auto topics = api::split_list(r.config.count("topics") ? r.config.at("topics") : "");
     auto regex = r.config.count("topics.regex") ? r.config.at("topics.regex") : "";
     auto committed = group.committed(topics, regex);

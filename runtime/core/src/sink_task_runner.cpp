@@ -171,7 +171,9 @@ void sink_task_runner::set_paused(bool paused) {
 }
 
 void sink_task_runner::run() {
-  auto config = env_.worker->consumer_config();
+  // The worker's consumer.* settings, then the connector's consumer.override.* (which may name
+  // another group than connect-<name>, as in Kafka Connect).
+  auto config = env_.worker->client_config(connector_config_, client_kind::consumer);
   config.try_emplace("group.id", "connect-" + connector_);
   config["enable.auto.commit"] = "false";
   config.try_emplace("auto.offset.reset", "earliest");
@@ -263,9 +265,17 @@ void sink_task_runner::mark_not_written(const rd_kafka_message_t* msg) {
 void sink_task_runner::consume(api::sink_task& task) {
   auto key_converter = make_task_converter(true);
   auto value_converter = make_task_converter(false);
-  errors_ = std::make_unique<error_handler>(error_policy::from(connector_config_), connector_,
-                                            task_, env_.worker->producer_config(),
-                                            env_.worker->admin_config(), metrics());
+  auto policy = error_policy::from(connector_config_);
+  // The dead letter queue's clients take the connector's producer and admin overrides; without
+  // a queue they are never made, and those overrides are not looked at (as in Kafka Connect).
+  const bool dlq = !policy.dlq_topic.empty();
+  auto dlq_producer = dlq ? env_.worker->client_config(connector_config_, client_kind::producer)
+                          : env_.worker->producer_config();
+  auto dlq_admin = dlq ? env_.worker->client_config(connector_config_, client_kind::admin)
+                       : env_.worker->admin_config();
+  errors_ =
+      std::make_unique<error_handler>(std::move(policy), connector_, task_, std::move(dlq_producer),
+                                      std::move(dlq_admin), metrics());
   // A retry wait ends at a stop request; a pause holds the retries (partitions are not polled
   // meanwhile: the record being retried is mid-batch).
   errors_->set_wait(retry_wait([this](std::chrono::milliseconds d) { pause_for(d); }));

@@ -192,8 +192,9 @@ std::unique_ptr<storage::kafka_offset_store> source_task_runner::open_connector_
                            .replication_factor = d.offset_replication,
                            .configs = {{"cleanup.policy", "compact"}}};
   auto warn = [](const std::string& m) { log::warn(k_log, m); };
-  auto described = clients::ensure_topic(env_.worker->admin_config(), spec,
-                                         std::chrono::milliseconds(30000), warn);
+  auto described =
+      clients::ensure_topic(env_.worker->client_config(connector_config_, client_kind::admin), spec,
+                            std::chrono::milliseconds(30000), warn);
   if (!described.exists) {
     throw api::config_error("offsets.storage.topic: the topic " + topic +
                             " does not exist and could not be created; create it (compacted) "
@@ -216,9 +217,9 @@ void source_task_runner::run() {
   delivery_state delivery;
   const auto eos = exactly_once_settings::from(connector_config_, *env_.worker, connector_, task_);
   const auto creation = topic_creation_rules::from(connector_config_, env_.worker->topic_creation);
-  auto config = env_.worker->producer_config();
+  auto config = env_.worker->client_config(connector_config_, client_kind::producer);
   // Kafka Connect's producer defaults, made safe for ordering by idempotence instead of one
-  // request in flight; the user's producer.* settings win.
+  // request in flight; the worker's producer.* and the connector's producer.override.* win.
   config.try_emplace("acks", "all");
   config.try_emplace("enable.idempotence", "true");
   config.try_emplace("linger.ms", "5");
@@ -358,9 +359,9 @@ void source_task_runner::run() {
     auto spec = *creation.spec_for(topic);
     const std::string prefix = "Topic creation (group '" + group->name + "'): ";
     std::vector<std::string> warnings;  // said unless the dev broker's channel creates it
-    auto d =
-        clients::ensure_topic(env_.worker->admin_config(), spec, std::chrono::milliseconds(30000),
-                              [&](const std::string& m) { warnings.push_back(m); });
+    auto d = clients::ensure_topic(
+        env_.worker->client_config(connector_config_, client_kind::admin), spec,
+        std::chrono::milliseconds(30000), [&](const std::string& m) { warnings.push_back(m); });
     const auto& control = env_.worker->dev_broker_control;
     if (!d.exists && !control.empty() && spec.partitions > 0) {
       if (auto problem = create_topic_on_dev_broker(control, spec); problem.empty()) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <tuple>
 
 #include "ferry/api/errors.hpp"
@@ -44,6 +46,61 @@ listener parse_listener(const std::string& text) {
   }
   l.port = static_cast<std::uint16_t>(*port);
   return l;
+}
+
+std::string override_prefix(client_kind kind) {
+  switch (kind) {
+    case client_kind::producer:
+      return "producer.override.";
+    case client_kind::consumer:
+      return "consumer.override.";
+    case client_kind::admin:
+      break;
+  }
+  return "admin.override.";
+}
+
+client_override_policy client_override_policy::parse(const std::string& value,
+                                                     std::vector<std::string> allowlist) {
+  static constexpr std::string_view k_package = "org.apache.kafka.connect.connector.policy.";
+  static constexpr std::string_view k_suffix = "ConnectorClientConfigOverridePolicy";
+  const std::string trimmed = api::trim(value);
+  std::string_view v = trimmed;
+  if (v.starts_with(k_package)) v.remove_prefix(k_package.size());
+  if (v.ends_with(k_suffix)) v.remove_suffix(k_suffix.size());
+  auto lower = [](std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+  };
+  for (const char* name : {"All", "None", "Principal", "Allowlist"}) {
+    if (lower(v) == lower(name)) {
+      return client_override_policy{.name = name, .allowlist = std::move(allowlist)};
+    }
+  }
+  throw api::config_error("Invalid value " + value +
+                          " for configuration connector.client.config.override.policy: "
+                          "expected All, None, Principal or Allowlist (or "
+                          "org.apache.kafka.connect.connector.policy.<Name>" +
+                          std::string(k_suffix) + ")");
+}
+
+bool client_override_policy::allows(const std::string& setting) const {
+  if (name == "All") return true;
+  if (name == "Principal") {
+    return setting == "sasl.jaas.config" || setting == "sasl.mechanism" ||
+           setting == "security.protocol";
+  }
+  if (name == "Allowlist") {
+    return std::find(allowlist.begin(), allowlist.end(), setting) != allowlist.end();
+  }
+  return false;  // None
+}
+
+std::string client_override_policy::refusal(const std::string& setting) const {
+  return "The '" + name + "' policy does not allow '" + setting +
+         "' to be overridden in the connector configuration.";
 }
 
 const api::config_def& worker_config::definition() {
@@ -180,6 +237,29 @@ const api::config_def& worker_config::definition() {
                      "that commits records and their offsets together (KIP-618); preparing "
                      "(the first step of Kafka Connect's rolling upgrade) behaves as disabled.",
               .validate = api::one_of({"disabled", "preparing", "enabled"})});
+    d.define({.name = "connector.client.config.override.policy",
+              .type = config_type::string,
+              .default_value = "All",
+              .importance = importance_level::medium,
+              .doc = "Which Kafka client settings connector configs may override with "
+                     "producer.override.*, consumer.override.* and admin.override.* keys: All, "
+                     "None, Principal (sasl.jaas.config, sasl.mechanism, security.protocol) or "
+                     "Allowlist (connector.client.config.override.allowlist); Kafka's class "
+                     "names are accepted too.",
+              .validate = [](const std::string& v) -> std::optional<std::string> {
+                try {
+                  client_override_policy::parse(v);
+                  return std::nullopt;
+                } catch (const api::config_error& e) {
+                  return e.what();
+                }
+              }});
+    d.define({.name = "connector.client.config.override.allowlist",
+              .type = config_type::list,
+              .default_value = "",
+              .importance = importance_level::medium,
+              .doc = "With the Allowlist policy: the client settings connectors may override "
+                     "(none when empty)."});
     // ---- distributed mode (Kafka Connect's DistributedConfig keys) ----
     d.define({.name = "group.id",
               .type = config_type::string,
@@ -339,6 +419,9 @@ worker_config worker_config::parse(const api::config_map& props, bool standalone
         "worker keeps source offsets in a file, which cannot be written in the Kafka "
         "transaction that holds the records");
   }
+  wc.override_policy =
+      client_override_policy::parse(pc.get_string("connector.client.config.override.policy"),
+                                    pc.get_list("connector.client.config.override.allowlist"));
   if (!standalone) {
     auto& d = wc.distributed;
     d.group_id = pc.get_string("group.id");
@@ -426,6 +509,50 @@ clients::client_config worker_config::admin_config() const {
 clients::client_config worker_config::consumer_config() const {
   clients::client_config c{{"bootstrap.servers", bootstrap_servers}};
   for (auto& [k, v] : with_prefix("consumer.")) c[k] = v;
+  return c;
+}
+
+api::config_map worker_config::client_overrides(const api::config_map& connector,
+                                                client_kind kind) {
+  const auto prefix = override_prefix(kind);
+  api::config_map out;
+  for (auto it = connector.lower_bound(prefix); it != connector.end(); ++it) {
+    if (!it->first.starts_with(prefix)) break;
+    if (it->first.size() > prefix.size()) out[it->first.substr(prefix.size())] = it->second;
+  }
+  return out;
+}
+
+std::vector<api::config_value> worker_config::check_overrides(const api::config_map& connector,
+                                                              client_kind kind) const {
+  std::vector<api::config_value> out;
+  for (auto& [k, v] : client_overrides(connector, kind)) {
+    api::config_value value{.name = override_prefix(kind) + k, .value = v, .errors = {}};
+    if (!override_policy.allows(k)) value.errors.push_back(override_policy.refusal(k));
+    out.push_back(std::move(value));
+  }
+  return out;
+}
+
+clients::client_config worker_config::client_config(const api::config_map& connector,
+                                                    client_kind kind) const {
+  auto c = kind == client_kind::producer   ? producer_config()
+           : kind == client_kind::consumer ? consumer_config()
+                                           : admin_config();
+  std::string refused;
+  for (auto& [k, v] : client_overrides(connector, kind)) {
+    if (!override_policy.allows(k)) {
+      refused += (refused.empty() ? "" : " ") + override_policy.refusal(k);
+      continue;
+    }
+    c[k] = v;
+  }
+  if (!refused.empty()) {
+    throw api::config_error(
+        "Client config overrides not allowed (the worker's "
+        "connector.client.config.override.policy is " +
+        override_policy.name + "): " + refused);
+  }
   return c;
 }
 

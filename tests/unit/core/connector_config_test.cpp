@@ -201,3 +201,69 @@ TEST_CASE("config_infos shows config-provider references, never what they resolv
   CHECK(j.dump().find("GRAPH-OF-SECRETS") == std::string::npos);
   CHECK(j.dump().find("pw0rd") == std::string::npos);
 }
+
+TEST_CASE("client overrides are checked for the clients the connector uses") {
+  auto none = worker_config::parse({{"connector.client.config.override.policy", "None"}}, true);
+  const std::string refusal =
+      "The 'None' policy does not allow 'max.poll.records' to be overridden in the connector "
+      "configuration.";
+  auto sink = sink_config({{"topics", "t"},
+                           {"consumer.override.max.poll.records", "7"},
+                           {"producer.override.linger.ms", "1"}});
+  auto values = validate_connector_config(sink_plugin(), sink, &none);
+  CHECK(errors_of(values, "consumer.override.max.poll.records") ==
+        std::vector<std::string>{refusal});
+  // No dead letter queue: the sink has no producer, so its producer overrides are not checked.
+  CHECK(find_value(values, "producer.override.linger.ms") == nullptr);
+  CHECK(contains(describe_errors(values), refusal));
+  sink["errors.deadletterqueue.topic.name"] = "dlq";
+  values = validate_connector_config(sink_plugin(), sink, &none);
+  CHECK(errors_of(values, "producer.override.linger.ms").size() == 1);
+
+  // A source's producer always; its admin client only with topic creation or its own offsets
+  // topic; never a consumer.
+  config_map source{{"name", "s"},
+                    {"connector.class", "ferry.redis.RedisStreamSourceConnector"},
+                    {"redis.stream.name", "s"},
+                    {"producer.override.acks", "1"},
+                    {"admin.override.request.timeout.ms", "1"},
+                    {"consumer.override.fetch.min.bytes", "1"}};
+  values = validate_connector_config(source_plugin(), source, &none);
+  CHECK(errors_of(values, "producer.override.acks").size() == 1);
+  CHECK(find_value(values, "admin.override.request.timeout.ms") == nullptr);
+  CHECK(find_value(values, "consumer.override.fetch.min.bytes") == nullptr);
+  source["topic.creation.default.partitions"] = "1";
+  source["topic.creation.default.replication.factor"] = "1";
+  values = validate_connector_config(source_plugin(), source, &none);
+  CHECK(errors_of(values, "admin.override.request.timeout.ms").size() == 1);
+
+  // Without a worker (or with the default policy) nothing is refused.
+  CHECK(ferry::api::config_def::error_count(validate_connector_config(sink_plugin(), sink)) == 0);
+  auto all = worker_config::parse({}, true);
+  CHECK(ferry::api::config_def::error_count(validate_connector_config(sink_plugin(), sink, &all)) ==
+        0);
+}
+
+TEST_CASE("config_infos lists client overrides without a definition and hides their secrets") {
+  auto all = worker_config::parse({}, true);
+  auto config = sink_config({{"topics", "t"},
+                             {"consumer.override.fetch.min.bytes", "9"},
+                             {"consumer.override.sasl.jaas.config", "Login pw=hunter22;"}});
+  auto j = config_infos(sink_plugin(), config, {.values = config, .secrets = {}}, &all);
+  CHECK(j["error_count"] == 0);
+  int seen = 0;
+  for (const auto& c : j["configs"]) {
+    const auto& name = c["value"]["name"];
+    if (name == "consumer.override.fetch.min.bytes") {
+      ++seen;
+      CHECK(c["definition"].is_null());
+      CHECK(c["value"]["value"] == "9");
+    }
+    if (name == "consumer.override.sasl.jaas.config") {
+      ++seen;
+      CHECK(c["value"]["value"] == "[hidden]");
+    }
+  }
+  CHECK(seen == 2);
+  CHECK(j.dump().find("hunter22") == std::string::npos);
+}

@@ -243,3 +243,83 @@ TEST_CASE("the worker's ssl.* settings reach its Kafka clients only with a TLS p
   CHECK(with("ssl").at("ssl.keystore.location") == "/etc/ferry/rest.pem");
   CHECK(with("SASL_SSL").at("ssl.keystore.type") == "PEM");
 }
+
+TEST_CASE("connector.client.config.override.policy takes Kafka's aliases and class names") {
+  using ferry::core::client_override_policy;
+  CHECK(worker_config::parse({}, true).override_policy.name == "All");  // Kafka 3's default
+  CHECK(client_override_policy::parse("none").name == "None");
+  CHECK(client_override_policy::parse(" Principal ").name == "Principal");
+  CHECK(client_override_policy::parse("org.apache.kafka.connect.connector.policy."
+                                      "AllowlistConnectorClientConfigOverridePolicy")
+            .name == "Allowlist");
+  CHECK(client_override_policy::parse("AllConnectorClientConfigOverridePolicy").name == "All");
+  auto msg = parse_error_message({{"connector.client.config.override.policy", "Some"}});
+  CHECK(contains(msg, "connector.client.config.override.policy"));
+  CHECK(contains(msg, "expected All, None, Principal or Allowlist"));
+}
+
+TEST_CASE("each policy allows the client settings Kafka's does") {
+  using ferry::core::client_override_policy;
+  auto all = client_override_policy::parse("All");
+  auto none = client_override_policy::parse("None");
+  auto principal = client_override_policy::parse("Principal");
+  auto allowlist = client_override_policy::parse("Allowlist", {"linger.ms", "acks"});
+  CHECK(all.allows("group.id"));
+  CHECK_FALSE(none.allows("sasl.mechanism"));
+  for (const char* s : {"sasl.jaas.config", "sasl.mechanism", "security.protocol"}) {
+    CHECK(principal.allows(s));
+  }
+  CHECK_FALSE(principal.allows("sasl.kerberos.service.name"));
+  CHECK(allowlist.allows("acks"));
+  CHECK_FALSE(allowlist.allows("batch.size"));
+  CHECK_FALSE(client_override_policy::parse("Allowlist").allows("acks"));  // empty: nothing
+  CHECK(none.refusal("acks") ==
+        "The 'None' policy does not allow 'acks' to be overridden in the connector "
+        "configuration.");
+}
+
+TEST_CASE("a connector's client config is the worker's with the connector's overrides on top") {
+  using ferry::core::client_kind;
+  const ferry::api::config_map connector{{"consumer.override.group.id", "own"},
+                                         {"consumer.override.fetch.min.bytes", "9"},
+                                         {"consumer.override.", "ignored"},
+                                         {"producer.override.linger.ms", "7"},
+                                         {"admin.override.request.timeout.ms", "100"},
+                                         {"consumer.fetch.min.bytes", "not an override"}};
+  auto wc = worker_config::parse({{"bootstrap.servers", "b:9092"},
+                                  {"consumer.fetch.min.bytes", "1"},
+                                  {"consumer.client.rack", "r1"},
+                                  {"producer.linger.ms", "5"}},
+                                 true);
+  CHECK(wc.client_config(connector, client_kind::consumer) ==
+        ferry::clients::client_config{{"bootstrap.servers", "b:9092"},
+                                      {"fetch.min.bytes", "9"},
+                                      {"client.rack", "r1"},
+                                      {"group.id", "own"}});
+  CHECK(wc.client_config(connector, client_kind::producer).at("linger.ms") == "7");
+  CHECK(wc.client_config(connector, client_kind::admin).at("request.timeout.ms") == "100");
+
+  auto checked = wc.check_overrides(connector, client_kind::consumer);
+  REQUIRE(checked.size() == 2);
+  CHECK(checked[0].name == "consumer.override.fetch.min.bytes");
+  CHECK(checked[0].errors.empty());
+
+  // A config stored before the worker's policy became stricter: the task fails and says why.
+  auto strict =
+      worker_config::parse({{"connector.client.config.override.policy", "Allowlist"},
+                            {"connector.client.config.override.allowlist", "fetch.min.bytes"}},
+                           true);
+  checked = strict.check_overrides(connector, client_kind::consumer);
+  REQUIRE(checked.size() == 2);
+  CHECK(checked[0].errors.empty());  // fetch.min.bytes is on the list
+  CHECK(checked[1].errors == std::vector<std::string>{strict.override_policy.refusal("group.id")});
+  std::string msg;
+  try {
+    strict.client_config(connector, client_kind::consumer);
+  } catch (const config_error& e) {
+    msg = e.what();
+  }
+  CHECK(contains(msg, "connector.client.config.override.policy is Allowlist"));
+  CHECK(contains(msg, "'group.id'"));
+  CHECK_FALSE(contains(msg, "fetch.min.bytes"));
+}

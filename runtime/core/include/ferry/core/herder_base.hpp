@@ -63,8 +63,10 @@ class herder_base : public herder {
   static void check_offsets_body(const json& body);
   json alter_offsets_now(const std::string& name, const json& body);
   json reset_offsets_now(const std::string& name);
-  // A sink connector's consumer group connect-<name>, for offset reads and writes.
-  clients::group_offsets sink_offsets(const std::string& name) const;
+  // A sink connector's consumer group, for offset reads and writes: connect-<name>, or the
+  // group its consumer.override.group.id names (as its tasks use). `connector` is its config.
+  clients::group_offsets sink_offsets(const std::string& name,
+                                      const api::config_map& connector) const;
 
   const api::plugin_registry& registry_;
   task_environment env_;

@@ -34,6 +34,30 @@ struct distributed_settings {
   std::chrono::milliseconds heartbeat_interval{3000};
 };
 
+// The Kafka clients a connector may configure itself (KIP-458): through its config's
+// producer.override.*, consumer.override.* and admin.override.* keys.
+enum class client_kind { producer, consumer, admin };
+// "producer.override." and so on.
+std::string override_prefix(client_kind kind);
+
+// connector.client.config.override.policy: which client settings a connector config may
+// override. Kafka's policies: All (the default since Kafka 3.0), None, Principal (only
+// sasl.jaas.config, sasl.mechanism and security.protocol) and Allowlist (the settings listed in
+// connector.client.config.override.allowlist).
+struct client_override_policy {
+  std::string name = "All";            // Kafka's alias of the policy
+  std::vector<std::string> allowlist;  // Allowlist only
+
+  // Takes Kafka's aliases (All, None, Principal, Allowlist, in any case) and class names
+  // (org.apache.kafka.connect.connector.policy.AllConnectorClientConfigOverridePolicy, ...);
+  // throws api::config_error naming them for anything else.
+  static client_override_policy parse(const std::string& value,
+                                      std::vector<std::string> allowlist = {});
+  bool allows(const std::string& setting) const;
+  // Kafka's message for a setting the policy does not allow.
+  std::string refusal(const std::string& setting) const;
+};
+
 // The worker's settings, with Kafka Connect's key names. Unknown keys are kept (and reported)
 // rather than refused, as Kafka Connect does.
 struct worker_config {
@@ -58,8 +82,9 @@ struct worker_config {
   std::string dev_broker_control;    // dev.broker.control (ferry, development only)
   // exactly.once.source.support (KIP-618): disabled, preparing or enabled; distributed only.
   std::string exactly_once_source = "disabled";
-  bool standalone = false;           // parsed for a standalone worker
-  distributed_settings distributed;  // parsed (and required) in distributed mode only
+  client_override_policy override_policy;  // connector.client.config.override.policy
+  bool standalone = false;                 // parsed for a standalone worker
+  distributed_settings distributed;        // parsed (and required) in distributed mode only
   std::vector<std::string> unknown_keys;
 
   // Throws api::config_error listing every problem at once.
@@ -76,6 +101,17 @@ struct worker_config {
   clients::client_config internal_config() const;
   clients::client_config admin_config() const;  // internal_config() + admin.*
   clients::client_config consumer_config() const;
+  // The settings a connector's config gives one of its clients: the keys under
+  // override_prefix(kind), prefix stripped.
+  static api::config_map client_overrides(const api::config_map& connector, client_kind kind);
+  // One result per override key of that client (its full key, e.g. consumer.override.group.id),
+  // with the policy's error when it may not be overridden (Kafka's validateClientOverrides).
+  std::vector<api::config_value> check_overrides(const api::config_map& connector,
+                                                 client_kind kind) const;
+  // The worker's settings for a connector's client (producer_config(), consumer_config(),
+  // admin_config()) with that connector's overrides on top. Throws api::config_error when the
+  // policy refuses one (a config stored before the policy changed), as Kafka's Worker does.
+  clients::client_config client_config(const api::config_map& connector, client_kind kind) const;
   // Settings under a prefix, e.g. "key.converter." -> {"schemas.enable": "false"}.
   api::config_map with_prefix(const std::string& prefix) const;
 };
