@@ -1,5 +1,6 @@
 #include "ferry/core/worker_config.hpp"
 
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,14 +69,9 @@ client_override_policy client_override_policy::parse(const std::string& value,
   std::string_view v = trimmed;
   if (v.starts_with(k_package)) v.remove_prefix(k_package.size());
   if (v.ends_with(k_suffix)) v.remove_suffix(k_suffix.size());
-  auto lower = [](std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-  };
+  const std::string alias(v);
   for (const char* name : {"All", "None", "Principal", "Allowlist"}) {
-    if (lower(v) == lower(name)) {
+    if (::strcasecmp(alias.c_str(), name) == 0) {
       return client_override_policy{.name = name, .allowlist = std::move(allowlist)};
     }
   }
